@@ -1,0 +1,52 @@
+# musiclab — two commands: `make lab` runs the kit, `make test` tests it.
+# Both do every set-up step themselves, and are quick when everything is already there.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.musiclab-installed
+# Debian packages: libfluidsynth3 (real synthesis), mma (drum grooves), abcmidi (fast ABC parsing).
+DEBS      := libfluidsynth3 mma abcmidi
+TEST_DEBS := chromium
+LAB_ARGS  ?=
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+.PHONY: lab test setup system-deps test-system-deps unit notebooks bench clean help
+
+help:
+	@echo "make lab    set up (first time) and start JupyterLab on notebooks/"
+	@echo "make test   set up (first time) and run unit tests + every notebook under nbval"
+	@echo "make bench  run the benchmarks (tables + bench/results/*.json)"
+
+lab: setup
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(ALLOW_ROOT) $(LAB_ARGS)
+
+test: setup test-system-deps
+	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+
+unit: setup
+	$(BIN)/python -m pytest tests -m "not browser"
+
+notebooks: setup
+	$(BIN)/python -m pytest notebooks --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+bench: setup
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done
+
+setup: system-deps $(STAMP)
+
+# pyproject pins torch==2.13.0, which this kind of machine has as a CPU build on disk.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+system-deps:
+	@bash .ci/install-debs.sh $(DEBS)
+
+test-system-deps:
+	@bash .ci/install-debs.sh $(TEST_DEBS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache musiclab.egg-info

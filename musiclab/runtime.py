@@ -1,0 +1,42 @@
+"""Seeding, device choice and where files go: the few helpers every module shares."""
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+#: Environment variable that moves every musiclab cache (default: the user cache dir).
+CACHE_ENV = "MUSICLAB_CACHE"
+#: The repository's ``data/`` folder: shipped checkpoints and data notes.
+SHIPPED_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch with ``seed``; return a torch.Generator seeded the same."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def pick_device(prefer: str | None = None) -> torch.device:
+    """CUDA when present (or ``prefer`` when given), CPU otherwise. Nothing assumes a GPU."""
+    if prefer is not None:
+        return torch.device(prefer)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def cache_dir() -> Path:
+    """The folder for built data caches: ``$MUSICLAB_CACHE`` or the user cache dir."""
+    override = os.environ.get(CACHE_ENV)
+    if override:
+        path = Path(override).expanduser()
+    else:
+        from platformdirs import user_cache_dir
+
+        path = Path(user_cache_dir("musiclab"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
