@@ -1,0 +1,229 @@
+"""The RL Tuner's evaluation table: how closely N compositions follow the music-theory rules.
+
+Compositions are np.int64 [N, T] in the shared melody encoding (0 note-off, 1 no-event, 2.. pitch
+onsets; C major; 16th steps). Every metric uses the same helpers as the rules in
+:mod:`musiclab.rl.rules`, so a melody that follows the rules scores well. The table of Jaques et
+al. (2017) compares a Note-RNN with its tuned versions; :data:`PAPER_DQN_ROW` holds their DQN row.
+Notebooks 02 and 03 and ``bench/`` print these tables with :func:`metric_table`.
+"""
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+import numpy as np
+import torch
+
+from musiclab.data.melody import NUM_CLASSES
+from musiclab.errors import BadParameterError
+from musiclab.rl.rules import (
+    FIRST_PITCH_EVENT, LEAP_SEMITONES, MOTIF_MIN_PITCHES, MOTIF_STEPS, OUT_OF_KEY_EVENT, TONIC_EVENT,
+    autocorrelations, is_excessive_repeat, leap_outcome, motif_pitch_counts,
+)
+
+#: The metrics of the table, in the paper's order (all fractions in [0, 1] but the autocorrelations).
+METRIC_KEYS = (
+    "notes_excessively_repeated", "notes_not_in_key",
+    "autocorrelation_lag1", "autocorrelation_lag2", "autocorrelation_lag3",
+    "starts_with_tonic", "leaps_resolved", "unique_max", "unique_min",
+    "notes_in_motif", "notes_in_repeated_motif",
+)
+#: The metric a sequence model adds: mean log-probability per step under the model.
+LOG_P_KEY = "mean_log_p"
+_SIGNED_KEYS = ("autocorrelation_lag1", "autocorrelation_lag2", "autocorrelation_lag3", LOG_P_KEY)
+
+#: The RL Tuner's DQN row (Jaques et al. 2017, Table 1), as fractions, for comparison tables.
+PAPER_DQN_ROW: dict[str, float] = {
+    "notes_excessively_repeated": 0.0,
+    "notes_not_in_key": 0.010,
+    "autocorrelation_lag1": -0.11,
+    "autocorrelation_lag2": 0.03,
+    "autocorrelation_lag3": 0.03,
+    "starts_with_tonic": 0.288,
+    "leaps_resolved": 0.911,
+    "unique_max": 0.564,
+    "unique_min": 0.519,
+    "notes_in_motif": 0.757,
+    "notes_in_repeated_motif": 0.0011,
+}
+
+
+def _check_compositions(compositions) -> np.ndarray:
+    """``compositions`` as an int64 [N, T] array of valid events, or a BadParameterError."""
+    if isinstance(compositions, torch.Tensor):
+        compositions = compositions.detach().cpu().numpy()
+    array = np.asarray(compositions)
+    if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0:
+        raise BadParameterError(
+            f"compositions must be a non-empty [N, T] array of events (use melody[None] for one), got shape {array.shape}")
+    if not np.issubdtype(array.dtype, np.integer):
+        raise BadParameterError(f"compositions must hold integer events, got dtype {array.dtype}")
+    if array.min() < 0 or array.max() >= NUM_CLASSES:
+        raise BadParameterError(
+            f"compositions must hold events in 0..{NUM_CLASSES - 1}, found {array.min()}..{array.max()}")
+    return array.astype(np.int64, copy=False)
+
+
+def _ratio(count: float, total: float) -> float:
+    return float(count) / total if total else math.nan
+
+
+def _cover(starts: np.ndarray, length: int) -> np.ndarray:
+    """[N, W] bool marks of windows starting at 0..W-1 → [N, length] bool: step covered by a marked window."""
+    covered = np.zeros((len(starts), length), dtype=bool)
+    for start in range(starts.shape[1]):
+        covered[:, start:start + MOTIF_STEPS] |= starts[:, start:start + 1]
+    return covered
+
+
+def _motif_windows(compositions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per window start of MOTIF_STEPS events: is it a motif, and is it a repeated motif? Both [N, W]."""
+    n, length = compositions.shape
+    if length < MOTIF_STEPS:
+        empty = np.zeros((n, 0), dtype=bool)
+        return empty, empty
+    windows = np.lib.stride_tricks.sliding_window_view(compositions, MOTIF_STEPS, axis=1)  # [N, W, 8]
+    starts = windows.shape[1]
+    is_motif = (motif_pitch_counts(windows.reshape(-1, MOTIF_STEPS)) >= MOTIF_MIN_PITCHES).reshape(n, starts)
+    keys = windows @ (NUM_CLASSES ** np.arange(MOTIF_STEPS, dtype=np.int64))  # one int64 per window
+    repeated = np.zeros_like(is_motif)
+    for shift in range(MOTIF_STEPS, starts):  # only non-overlapping pairs of windows
+        same = keys[:, shift:] == keys[:, :-shift]
+        repeated[:, shift:] |= same
+        repeated[:, :-shift] |= same
+    return is_motif, is_motif & repeated
+
+
+def _excessive_repeats(compositions: np.ndarray) -> int:
+    count = 0
+    for row in compositions.tolist():
+        count += sum(event >= FIRST_PITCH_EVENT and is_excessive_repeat(row[:i], event)
+                     for i, event in enumerate(row))
+    return count
+
+
+def _leaps(compositions: np.ndarray) -> tuple[int, int]:
+    """(leaps followed by another note, of which resolved by a step back)."""
+    leaps = resolved = 0
+    for row in compositions.tolist():
+        pitches = [event for event in row if event >= FIRST_PITCH_EVENT]
+        for before, leap_end, after in zip(pitches, pitches[1:], pitches[2:]):
+            if abs(leap_end - before) >= LEAP_SEMITONES:
+                leaps += 1
+                resolved += leap_outcome(before, leap_end, after) == 1
+    return leaps, resolved
+
+
+def _unique_extreme(compositions: np.ndarray, highest: bool) -> np.ndarray:
+    """[N] bool: the highest (or lowest) pitch of each composition is played exactly once."""
+    is_pitch = compositions >= FIRST_PITCH_EVENT
+    if highest:
+        extreme = np.where(is_pitch, compositions, -1).max(axis=1, keepdims=True)
+    else:
+        extreme = np.where(is_pitch, compositions, NUM_CLASSES).min(axis=1, keepdims=True)
+    return np.count_nonzero(compositions == extreme, axis=1) == 1
+
+
+def _model_device(model) -> torch.device:
+    try:
+        return next(model.parameters()).device
+    except (AttributeError, StopIteration):
+        return torch.device("cpu")
+
+
+def mean_log_p(compositions, model, batch_size: int = 1024) -> float:
+    """Mean log-probability (nats) per step of ``compositions`` [N, T] under ``model``.
+
+    ``model.log_prob(LongTensor [n, T]) -> [n, T]`` (the Note-RNN's); averaged over all steps of all
+    compositions, evaluated in chunks of ``batch_size`` without gradients.
+    """
+    compositions = _check_compositions(compositions)
+    device = _model_device(model)
+    total = 0.0
+    with torch.no_grad():
+        for start in range(0, len(compositions), batch_size):
+            chunk = torch.as_tensor(compositions[start:start + batch_size], dtype=torch.long, device=device)
+            log_p = model.log_prob(chunk)
+            if tuple(log_p.shape) != tuple(chunk.shape):
+                raise BadParameterError(
+                    f"model.log_prob must return one value per step, shape {tuple(chunk.shape)}, got {tuple(log_p.shape)}")
+            total += float(log_p.double().sum())
+    return total / compositions.size
+
+
+def melody_metrics(compositions, model=None) -> dict[str, float]:
+    """The RL Tuner's table for N compositions [N, T] (np.int64 or LongTensor): name → value.
+
+    "Notes" are pitch onsets (events ≥ 2). Fractions are NaN when their denominator is 0.
+
+    - ``notes_excessively_repeated``: notes that the repeat rule penalises (the 5th onset of a pitch
+      in a row, the 7th when holds/rests lie between; :func:`~musiclab.rl.rules.is_excessive_repeat`)
+      / all notes.
+    - ``notes_not_in_key``: notes outside C major / all notes.
+    - ``autocorrelation_lag1`` … ``lag3``: the autocorrelation of each composition's raw events at lag
+      1, 2, 3 (:func:`~musiclab.rl.rules.autocorrelations`), averaged over the compositions where it is
+      defined (not constant).
+    - ``starts_with_tonic``: compositions whose first event is a C onset (any octave) / compositions.
+    - ``leaps_resolved``: leaps (≥ 7 semitones between consecutive notes) that the next note resolves
+      by a step back (1–2 semitones, opposite direction) / leaps followed by another note.
+    - ``unique_max``, ``unique_min``: compositions whose highest (lowest) pitch is played exactly once
+      / compositions (a composition without notes has neither).
+    - ``notes_in_motif``: notes inside some window of 8 consecutive steps that holds ≥ 3 distinct
+      pitches (a motif) / all notes.
+    - ``notes_in_repeated_motif``: notes inside a motif window whose exact 8 events occur again in
+      the composition without overlapping it / all notes.
+    - ``mean_log_p`` (only with ``model``): see :func:`mean_log_p`.
+    """
+    compositions = _check_compositions(compositions)
+    n, length = compositions.shape
+    is_note = compositions >= FIRST_PITCH_EVENT
+    notes = int(is_note.sum())
+    lag_r = autocorrelations(compositions, (1, 2, 3))
+    defined = ~np.isnan(lag_r)
+    leaps, resolved = _leaps(compositions)
+    is_motif, is_repeated = _motif_windows(compositions)
+    metrics = {
+        "notes_excessively_repeated": _ratio(_excessive_repeats(compositions), notes),
+        "notes_not_in_key": _ratio(OUT_OF_KEY_EVENT[compositions].sum(), notes),
+    }
+    for j in range(3):
+        metrics[f"autocorrelation_lag{j + 1}"] = _ratio(np.nansum(lag_r[:, j]), defined[:, j].sum())
+    metrics.update({
+        "starts_with_tonic": _ratio(TONIC_EVENT[compositions[:, 0]].sum(), n),
+        "leaps_resolved": _ratio(resolved, leaps),
+        "unique_max": _ratio(_unique_extreme(compositions, highest=True).sum(), n),
+        "unique_min": _ratio(_unique_extreme(compositions, highest=False).sum(), n),
+        "notes_in_motif": _ratio((_cover(is_motif, length) & is_note).sum(), notes),
+        "notes_in_repeated_motif": _ratio((_cover(is_repeated, length) & is_note).sum(), notes),
+    })
+    if model is not None:
+        metrics[LOG_P_KEY] = mean_log_p(compositions, model)
+    return metrics
+
+
+def _format(key: str, value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if key in _SIGNED_KEYS:
+        return f"{value:+.3f}"
+    return f"{100 * value:.2f} %"
+
+
+def metric_table(results: Mapping[str, Mapping[str, float]], keys: Sequence[str] | None = None) -> str:
+    """A plain-text table with one row per metric and one column per system (e.g. 'Note-RNN',
+    'RL Tuner', 'paper DQN': ``PAPER_DQN_ROW``). Fractions print as percentages, autocorrelations and
+    mean log p as signed numbers, missing values as '–'. ``keys`` defaults to every metric present.
+    """
+    if not results:
+        raise BadParameterError("results must name at least one system, e.g. {'Note-RNN': melody_metrics(...)}")
+    if keys is None:
+        keys = list(METRIC_KEYS) + ([LOG_P_KEY] if any(LOG_P_KEY in row for row in results.values()) else [])
+    names = list(results)
+    cells = [[_format(key, results[name].get(key)) for name in names] for key in keys]
+    label_width = max(len("metric"), *(len(key) for key in keys))
+    widths = [max(len(name), *(len(row[j]) for row in cells)) for j, name in enumerate(names)]
+    lines = ["  ".join(["metric".ljust(label_width)] + [name.rjust(w) for name, w in zip(names, widths)])]
+    lines.append("  ".join(["-" * label_width] + ["-" * w for w in widths]))
+    for key, row in zip(keys, cells):
+        lines.append("  ".join([key.ljust(label_width)] + [cell.rjust(w) for cell, w in zip(row, widths)]))
+    return "\n".join(lines)

@@ -1,0 +1,589 @@
+"""Music-theory rules as small pure functions, and named rule sets built from them.
+
+A rule scores one step of a melody being composed: ``rule(composition, action, step) -> float``,
+where ``composition`` holds the events so far (np.int64 [step], the shared melody encoding of
+``musiclab.data.melody``: 0 note-off, 1 no-event, 2.. pitch onsets of MIDI 48..83, C major,
+16th-note steps), ``action`` is the event about to be appended and ``step`` its index in the piece.
+Rules that need the length of the piece (``ends_on_tonic``, ``unique_extremes``) take a keyword
+``num_steps``; a :class:`RuleSet` binds it from its own setting.
+
+The rules are the RL Tuner's (Jaques et al. 2017, "Sequence Tutor: Conservative fine-tuning of
+sequence generation models with KL-control", first published as "Tuning recurrent neural networks
+with reinforcement learning"), at the magnitudes of its published implementation (−1 out of key,
++3 tonic, −100 excessive repeats, −3·|r| autocorrelation, +3 motif, +4 repeated motif, interval
+preferences × 5, ±5 leaps, +3 unique extremes). Judgement calls of this kit, each on its rule: the
+tonic is a C in any octave; the tritone is penalised like a seventh; a hold earns the interval
+reward on its first step only; autocorrelation is judged from 8 events on. Each rule carries its
+magnitude (:func:`magnitude`, shown by :func:`describe`) and a vectorised twin (:func:`with_batch`)
+that :meth:`RuleSet.rewards` calls once per batch. Notebook 02 shows the table of rules; notebook
+03 tunes a Note-RNN with them.
+"""
+from __future__ import annotations
+
+import inspect
+import math
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from musiclab.data.melody import MIN_PITCH, NO_EVENT, NOTE_OFF, NUM_CLASSES, check_events
+from musiclab.errors import BadParameterError, check_choice, check_range
+
+#: First event index that is a pitch onset (event = FIRST_PITCH_EVENT + pitch - MIN_PITCH).
+FIRST_PITCH_EVENT = NO_EVENT + 1
+#: Pitch classes of C major (C D E F G A B), the key every melody is transposed to.
+C_MAJOR_PITCH_CLASSES = frozenset({0, 2, 4, 5, 7, 9, 11})
+#: Pitch class of the tonic (C); the tonic rules accept a C in any octave.
+TONIC_PITCH_CLASS = 0
+#: Pitch classes of the tonic triad (C E G), for the in-key third and fifth of ``preferred_intervals``.
+TONIC_TRIAD_PITCH_CLASSES = frozenset({0, 4, 7})
+#: Steps the final tonic lasts: the piece should end with a tonic onset ``FINAL_NOTE_STEPS`` steps
+#: before its end, then only holds or rests (one beat of 16ths).
+FINAL_NOTE_STEPS = 4
+#: A pitch played more than this many times in a row (nothing in between) is excessive.
+MAX_REPEATS = 4
+#: The same, when holds or rests lie between the repeated onsets (more leniency).
+MAX_REPEATS_WITH_BREAKS = 6
+#: A rest may hold at most this many note-off events in a row (holds in between allowed).
+MAX_NOTE_OFFS = 2
+#: Lags whose autocorrelation is penalised, and the threshold above which |r| is penalised.
+AUTOCORRELATION_LAGS = (1, 2, 3)
+AUTOCORRELATION_THRESHOLD = 0.15
+#: The autocorrelation rule waits for this many events: shorter prefixes give noisy estimates.
+MIN_AUTOCORRELATION_STEPS = 8
+#: Length (steps) of the window a motif is looked for in, and its minimum number of distinct pitches.
+MOTIF_STEPS = 8
+MOTIF_MIN_PITCHES = 3
+#: An interval of at least this many semitones (a fifth) between consecutive notes is a leap.
+LEAP_SEMITONES = 7
+#: The largest interval (semitones) that counts as a step back resolving a leap.
+STEP_SEMITONES = 2
+
+
+def _pitch_table(predicate: Callable[[int], bool]) -> np.ndarray:
+    """A bool table over the NUM_CLASSES events: True where the event is a pitch onset passing ``predicate``."""
+    table = np.zeros(NUM_CLASSES, dtype=bool)
+    for event in range(FIRST_PITCH_EVENT, NUM_CLASSES):
+        table[event] = predicate(event - FIRST_PITCH_EVENT + MIN_PITCH)
+    return table
+
+
+#: Per event: is it a pitch onset outside C major? (note-offs and holds are never out of key)
+OUT_OF_KEY_EVENT = _pitch_table(lambda pitch: pitch % 12 not in C_MAJOR_PITCH_CLASSES)
+#: Per event: is it an onset of the tonic C (any octave)?
+TONIC_EVENT = _pitch_table(lambda pitch: pitch % 12 == TONIC_PITCH_CLASS)
+#: Per event: is it an onset of C, E or G?
+TRIAD_EVENT = _pitch_table(lambda pitch: pitch % 12 in TONIC_TRIAD_PITCH_CLASSES)
+
+
+def magnitude(text: str) -> Callable[[Callable], Callable]:
+    """Decorator that writes a rule's reward magnitude on it (shown by :func:`describe`)."""
+    def tag(fn: Callable) -> Callable:
+        fn.magnitude = text
+        return fn
+    return tag
+
+
+def with_batch(batch_fn: Callable[..., np.ndarray]) -> Callable[[Callable], Callable]:
+    """Decorator giving a rule a vectorised twin ``batch_fn(compositions [B, t], actions [B], step) -> [B]``.
+
+    :meth:`RuleSet.rewards` calls the twin once per batch instead of the rule once per item; the two
+    must agree (the heavier rules below are written once, as the twin, and the rule calls it).
+    """
+    def tag(fn: Callable) -> Callable:
+        fn.batched = batch_fn
+        return fn
+    return tag
+
+
+def per_item_batch(fn: Callable) -> Callable:
+    """Decorator giving a rule written for plain sequences a batch twin that runs it on each item
+    as a list of ints (lists index far faster than numpy rows in a Python loop).
+    """
+    def batch(compositions: np.ndarray, actions: np.ndarray, step: int) -> np.ndarray:
+        return np.array([fn(composition, action, step)
+                         for composition, action in zip(compositions.tolist(), actions.tolist())], dtype=np.float64)
+    fn.batched = batch
+    return fn
+
+
+def last_pitches(composition: Sequence[int], count: int) -> list[int]:
+    """The last ``count`` pitch-onset events of ``composition`` (fewer if it has fewer), oldest first."""
+    found: list[int] = []
+    for i in range(len(composition) - 1, -1, -1):
+        event = int(composition[i])
+        if event >= FIRST_PITCH_EVENT:
+            found.append(event)
+            if len(found) == count:
+                break
+    found.reverse()
+    return found
+
+
+def is_excessive_repeat(composition: Sequence[int], action: int) -> bool:
+    """Would ``action`` repeat a pitch (or a note-off) too often in a row?
+
+    A pitch onset is excessive when it would be the (MAX_REPEATS + 1)-th onset of that pitch in a
+    run (the run ends at the first other pitch met going back), or the (MAX_REPEATS_WITH_BREAKS + 1)-th
+    when holds or rests lie between the run's onsets. A note-off is excessive when the rest would hold
+    more than MAX_NOTE_OFFS note-offs (holds between them allowed). Holds are never excessive.
+    """
+    if action == NO_EVENT:
+        return False
+    run, gap, broken = 1, False, False
+    for i in range(len(composition) - 1, -1, -1):
+        event = composition[i]
+        if event == action:
+            run += 1
+            broken = broken or gap
+        elif event == NO_EVENT or event == NOTE_OFF:
+            gap = True
+        else:
+            break
+    if action == NOTE_OFF:
+        return run > MAX_NOTE_OFFS
+    return run > (MAX_REPEATS_WITH_BREAKS if broken else MAX_REPEATS)
+
+
+def autocorrelations(events, lags=AUTOCORRELATION_LAGS) -> np.ndarray:
+    """Sample autocorrelation of event sequences at each lag, over the raw event values.
+
+    r(lag) = Σ_t (x_t − x̄)(x_{t+lag} − x̄) / Σ_t (x_t − x̄)², as the RL Tuner measured it.
+    ``events``: [B, T] → float64 [B, len(lags)], NaN where a sequence is constant or T ≤ lag.
+    """
+    rows = np.asarray(events, dtype=np.float64)
+    centred = rows - rows.mean(axis=1, keepdims=True)
+    energy = (centred * centred).sum(axis=1)
+    r = np.full((len(rows), len(lags)), np.nan)
+    varied = energy > 0
+    for j, lag in enumerate(lags):
+        if rows.shape[1] > lag:
+            products = (centred[:, lag:] * centred[:, :-lag]).sum(axis=1)
+            np.divide(products, energy, out=r[:, j], where=varied)
+    return r
+
+
+def motif_pitch_counts(windows) -> np.ndarray:
+    """Distinct pitches among the onsets of each window: [B, W] events → int64 [B].
+
+    A window of MOTIF_STEPS events with at least MOTIF_MIN_PITCHES distinct pitches is a motif.
+    """
+    ordered = np.sort(np.atleast_2d(np.asarray(windows)), axis=1)
+    is_pitch = ordered >= FIRST_PITCH_EVENT
+    new = np.ones_like(is_pitch)
+    new[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    return np.count_nonzero(is_pitch & new, axis=1)
+
+
+def _with_actions(compositions: np.ndarray, actions: np.ndarray) -> np.ndarray:
+    """[B, t] compositions and [B] actions → [B, t + 1] events."""
+    return np.concatenate([compositions, np.asarray(actions, dtype=np.int64).reshape(-1, 1)], axis=1)
+
+
+def _one(batch_fn: Callable[..., np.ndarray], composition, action: int, step: int, **settings) -> float:
+    """Run a batch rule on a single composition."""
+    return float(batch_fn(np.asarray(composition, dtype=np.int64).reshape(1, -1), np.array([action]), step,
+                          **settings)[0])
+
+
+# --- the rules -------------------------------------------------------------------------------
+
+
+def _in_key_batch(compositions: np.ndarray, actions: np.ndarray, step: int) -> np.ndarray:
+    return -1.0 * OUT_OF_KEY_EVENT[actions]
+
+
+@with_batch(_in_key_batch)
+@magnitude("−1 per pitch onset outside C major")
+def in_key(composition: np.ndarray, action: int, step: int) -> float:
+    """Stay in key: −1 when ``action`` is a pitch onset outside C major; rests and holds never are."""
+    return -1.0 if OUT_OF_KEY_EVENT[action] else 0.0
+
+
+def _starts_on_tonic_batch(compositions: np.ndarray, actions: np.ndarray, step: int) -> np.ndarray:
+    return 3.0 * TONIC_EVENT[actions] if step == 0 else np.zeros(len(actions))
+
+
+@with_batch(_starts_on_tonic_batch)
+@magnitude("+3 for a tonic (any C) as the first event")
+def starts_on_tonic(composition: np.ndarray, action: int, step: int) -> float:
+    """Start on the tonic: +3 when the event at step 0 is a C onset (any octave)."""
+    return 3.0 if step == 0 and TONIC_EVENT[action] else 0.0
+
+
+def _ends_on_tonic_batch(compositions: np.ndarray, actions: np.ndarray, step: int, *,
+                         num_steps: int = 32) -> np.ndarray:
+    final = max(num_steps - FINAL_NOTE_STEPS, 0)
+    if step == final:
+        return 3.0 * TONIC_EVENT[actions]
+    if step > final and compositions.shape[1] > final:
+        return 3.0 * ((actions <= NO_EVENT) & TONIC_EVENT[compositions[:, final]])
+    return np.zeros(len(actions))
+
+
+@with_batch(_ends_on_tonic_batch)
+@magnitude("+3 for a tonic onset 4 steps before the end, +3 per hold/rest after it")
+def ends_on_tonic(composition: np.ndarray, action: int, step: int, *, num_steps: int = 32) -> float:
+    """End on the tonic: +3 for a C onset at step ``num_steps − 4``, and +3 for each hold or rest
+    after it (when that final note was indeed a C), so the piece closes on a held tonic.
+    """
+    final = max(num_steps - FINAL_NOTE_STEPS, 0)
+    if step == final:
+        return 3.0 if TONIC_EVENT[action] else 0.0
+    if step > final and action <= NO_EVENT and len(composition) > final and TONIC_EVENT[composition[final]]:
+        return 3.0
+    return 0.0
+
+
+@per_item_batch
+@magnitude("−100 for a 5th onset of one pitch in a row (7th with holds/rests between), or a 3rd note-off")
+def no_excessive_repeats(composition: Sequence[int], action: int, step: int) -> float:
+    """Don't repeat: −100 when ``action`` plays a pitch more than 4 times in a row (6 when holds or
+    rests intervene) or adds a 3rd note-off to a rest (see :func:`is_excessive_repeat`).
+    """
+    return -100.0 if is_excessive_repeat(composition, action) else 0.0
+
+
+def _low_autocorrelation_batch(compositions: np.ndarray, actions: np.ndarray, step: int) -> np.ndarray:
+    if compositions.shape[1] + 1 < MIN_AUTOCORRELATION_STEPS:
+        return np.zeros(len(compositions))
+    size = np.abs(autocorrelations(_with_actions(compositions, actions)))
+    return -3.0 * np.where(size > AUTOCORRELATION_THRESHOLD, size, 0.0).sum(axis=1)  # NaN compares False
+
+
+@with_batch(_low_autocorrelation_batch)
+@magnitude("−3 × |r| for each lag 1–3 with |r| > 0.15 (once 8 events exist)")
+def low_autocorrelation(composition: np.ndarray, action: int, step: int) -> float:
+    """Avoid monotony: −3·|r(lag)| for each lag in 1, 2, 3 whose autocorrelation of the events so far
+    (``action`` included; :func:`autocorrelations`) exceeds 0.15 in size; silent for fewer than 8 events.
+    """
+    return _one(_low_autocorrelation_batch, composition, action, step)
+
+
+def _motif_batch(compositions: np.ndarray, actions: np.ndarray, step: int) -> np.ndarray:
+    if compositions.shape[1] + 1 < MOTIF_STEPS:
+        return np.zeros(len(compositions))
+    pitches = motif_pitch_counts(_with_actions(compositions[:, compositions.shape[1] + 1 - MOTIF_STEPS:], actions))
+    return np.where(pitches >= MOTIF_MIN_PITCHES, 3.0 + 0.3 * (pitches - MOTIF_MIN_PITCHES), 0.0)
+
+
+@with_batch(_motif_batch)
+@magnitude("+3 (+0.3 per pitch beyond 3) while the last 8 steps hold ≥ 3 distinct pitches")
+def motif(composition: np.ndarray, action: int, step: int) -> float:
+    """Build motifs: +3 + 0.3·(k − 3) when the last 8 events (``action`` included) contain k ≥ 3
+    distinct pitches.
+    """
+    return _one(_motif_batch, composition, action, step)
+
+
+def _repeated_motif_batch(compositions: np.ndarray, actions: np.ndarray, step: int) -> np.ndarray:
+    if compositions.shape[1] + 1 < 2 * MOTIF_STEPS:
+        return np.zeros(len(compositions))
+    events = _with_actions(compositions, actions)
+    windows = events[:, -MOTIF_STEPS:]
+    earlier = np.lib.stride_tricks.sliding_window_view(events[:, :-MOTIF_STEPS], MOTIF_STEPS, axis=1)
+    seen = (earlier == windows[:, None, :]).all(axis=2).any(axis=1)
+    pitches = motif_pitch_counts(windows)
+    return np.where(seen & (pitches >= MOTIF_MIN_PITCHES), 4.0 + (pitches - MOTIF_MIN_PITCHES), 0.0)
+
+
+@with_batch(_repeated_motif_batch)
+@magnitude("+4 (+1 per pitch beyond 3) when the last 8 steps, a motif, appeared before")
+def repeated_motif(composition: np.ndarray, action: int, step: int) -> float:
+    """Repeat motifs: +4 + (k − 3) when the last 8 events (``action`` included) form a motif of k ≥ 3
+    distinct pitches that already occurred, whole and not overlapping, earlier in the piece.
+    """
+    return _one(_repeated_motif_batch, composition, action, step)
+
+
+#: Reward of ``preferred_intervals`` by interval size in semitones (0 = unison … 12 = octave), before
+#: the tonic-triad bonuses; larger than an octave: ``LEAP_BEYOND_OCTAVE_REWARD``.
+INTERVAL_REWARDS = (0.0, 0.4, 0.4, 0.45, 0.45, 0.35, -1.5, 0.1, 0.25, 0.25, -1.5, -1.5, 0.0)
+LEAP_BEYOND_OCTAVE_REWARD = -5.0
+#: A third inside the tonic triad (C–E, E–G) and the fifth C–G earn more than other thirds and fifths.
+TRIAD_THIRD_REWARD = 0.75
+TRIAD_FIFTH_REWARD = 0.5
+#: Starting a rest after a note, and holding a note for its second step (more after a third or fifth).
+REST_REWARD = 0.25
+HOLD_REWARD = 0.375
+HOLD_AFTER_THIRD_OR_FIFTH_REWARD = 0.625
+
+
+def _sounding(composition: Sequence[int]) -> bool:
+    """True if a note is sounding at the end of ``composition`` (its last non-hold event is an onset)."""
+    for i in range(len(composition) - 1, -1, -1):
+        if composition[i] != NO_EVENT:
+            return bool(composition[i] >= FIRST_PITCH_EVENT)
+    return False
+
+
+@per_item_batch
+@magnitude("steps +0.4, thirds +0.45 (C–E/E–G +0.75), fourth +0.35, fifths +0.1 (C–G +0.5), sixths +0.25; "
+           "tritone/sevenths −1.5, beyond an octave −5; rest +0.25, hold +0.375 (+0.625 after a 3rd/5th)")
+def preferred_intervals(composition: Sequence[int], action: int, step: int) -> float:
+    """Prefer singable intervals between consecutive notes: steps and thirds good, sevenths, the tritone
+    and leaps beyond an octave bad (table ``INTERVAL_REWARDS``; the RL Tuner's values × 5). Starting a
+    rest after a note earns +0.25; holding a note into its second step +0.375, or +0.625 when that note
+    was reached by a third or a fifth.
+    """
+    if action >= FIRST_PITCH_EVENT:
+        previous = last_pitches(composition, 1)
+        if not previous:
+            return 0.0
+        interval = abs(int(action) - previous[0])
+        if interval > 12:
+            return LEAP_BEYOND_OCTAVE_REWARD
+        if TRIAD_EVENT[action] and TRIAD_EVENT[previous[0]]:
+            if interval in (3, 4):
+                return TRIAD_THIRD_REWARD
+            if interval == 7:
+                return TRIAD_FIFTH_REWARD
+        return INTERVAL_REWARDS[interval]
+    if action == NOTE_OFF:
+        return REST_REWARD if _sounding(composition) else 0.0
+    if len(composition) == 0 or composition[-1] < FIRST_PITCH_EVENT:
+        return 0.0
+    held = last_pitches(composition, 2)
+    if len(held) == 2 and abs(held[1] - held[0]) in (3, 4, 7):
+        return HOLD_AFTER_THIRD_OR_FIFTH_REWARD
+    return HOLD_REWARD
+
+
+def leap_outcome(before: int, leap_end: int, after: int) -> int:
+    """For three consecutive pitch events: +1 if before → leap_end is a leap (≥ a fifth) that after
+    resolves by a step back (1–2 semitones, opposite direction), −1 if after leaps again the same way,
+    0 otherwise (no leap, or an unresolved one).
+    """
+    leap = leap_end - before
+    if abs(leap) < LEAP_SEMITONES:
+        return 0
+    move = after - leap_end
+    if move * leap < 0 and abs(move) <= STEP_SEMITONES:
+        return 1
+    if move * leap > 0 and abs(move) >= LEAP_SEMITONES:
+        return -1
+    return 0
+
+
+@per_item_batch
+@magnitude("+5 for a step back after a leap ≥ a fifth, −5 for a second leap the same way")
+def leap_resolution(composition: Sequence[int], action: int, step: int) -> float:
+    """Resolve leaps: after a leap of a fifth or more between the last two notes, +5 when ``action``
+    steps back (1–2 semitones, opposite direction) and −5 when it leaps again in the same direction.
+    """
+    if action < FIRST_PITCH_EVENT:
+        return 0.0
+    previous = last_pitches(composition, 2)
+    if len(previous) < 2:
+        return 0.0
+    return 5.0 * leap_outcome(previous[0], previous[1], int(action))
+
+
+def _unique_extremes_batch(compositions: np.ndarray, actions: np.ndarray, step: int, *,
+                           num_steps: int = 32) -> np.ndarray:
+    if step != num_steps - 1:
+        return np.zeros(len(compositions))
+    events = _with_actions(compositions, actions)
+    is_pitch = events >= FIRST_PITCH_EVENT
+    top = np.where(is_pitch, events, -1).max(axis=1, keepdims=True)
+    bottom = np.where(is_pitch, events, NUM_CLASSES).min(axis=1, keepdims=True)
+    unique_top = np.count_nonzero(events == top, axis=1) == 1
+    unique_bottom = np.count_nonzero(events == bottom, axis=1) == 1
+    return 3.0 * unique_top + 3.0 * unique_bottom
+
+
+@with_batch(_unique_extremes_batch)
+@magnitude("+3 for a unique highest note, +3 for a unique lowest note, at the last step")
+def unique_extremes(composition: np.ndarray, action: int, step: int, *, num_steps: int = 32) -> float:
+    """A single climax: at the last step, +3 if the highest pitch of the piece is played only once and
+    +3 if the lowest pitch is played only once (onsets counted).
+    """
+    return _one(_unique_extremes_batch, composition, action, step, num_steps=num_steps)
+
+
+#: Every named melody rule, for :func:`make_rule_set`.
+MELODY_RULES: dict[str, Callable[..., float]] = {
+    "in_key": in_key,
+    "starts_on_tonic": starts_on_tonic,
+    "ends_on_tonic": ends_on_tonic,
+    "no_excessive_repeats": no_excessive_repeats,
+    "low_autocorrelation": low_autocorrelation,
+    "motif": motif,
+    "repeated_motif": repeated_motif,
+    "preferred_intervals": preferred_intervals,
+    "leap_resolution": leap_resolution,
+    "unique_extremes": unique_extremes,
+}
+
+
+# --- rule sets ---------------------------------------------------------------------------------
+
+
+def _bind(fn: Callable, num_steps: int) -> Callable:
+    """``fn`` with its ``num_steps`` keyword bound when it has one."""
+    try:
+        parameters = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return fn
+    return partial(fn, num_steps=num_steps) if "num_steps" in parameters else fn
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """A named set of rules with weights: the music-theory reward r_MT(action, composition).
+
+    ``rules`` maps a rule name to ``(fn, weight)``; ``fn(composition, action, step) -> float`` (a
+    keyword ``num_steps`` is bound from this set's ``num_steps``). The reward of a step is
+    Σ weight · fn(...). Build one from the named rules with :func:`make_rule_set`, or from your own
+    functions (notebook 02); a rule without a batch twin is called item by item in :meth:`rewards`.
+    """
+
+    name: str
+    rules: dict[str, tuple[Callable[..., float], float]]
+    #: Length of the pieces being composed (steps): the end-of-piece rules need it.
+    num_steps: int = 32
+    _bound: list = field(init=False, repr=False, compare=False)
+    _batched: list = field(init=False, repr=False, compare=False)
+    _looped: list = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        check_range("num_steps", self.num_steps, 1)
+        checked: dict[str, tuple[Callable[..., float], float]] = {}
+        for rule_name, entry in dict(self.rules).items():
+            if not (isinstance(entry, tuple) and len(entry) == 2 and callable(entry[0])):
+                raise BadParameterError(
+                    f"rule {rule_name!r} of rule set {self.name!r} must be a (function, weight) pair, got {entry!r}")
+            fn, weight = entry
+            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight):
+                raise BadParameterError(
+                    f"weight of rule {rule_name!r} in rule set {self.name!r} must be a finite number, got {weight!r}")
+            checked[rule_name] = (fn, float(weight))
+        object.__setattr__(self, "rules", checked)
+        object.__setattr__(self, "_bound", [(rule_name, _bind(fn, self.num_steps), weight)
+                                            for rule_name, (fn, weight) in checked.items()])
+        object.__setattr__(self, "_batched", [(_bind(fn.batched, self.num_steps), weight)
+                                              for fn, weight in checked.values() if hasattr(fn, "batched")])
+        object.__setattr__(self, "_looped", [(_bind(fn, self.num_steps), weight)
+                                             for fn, weight in checked.values() if not hasattr(fn, "batched")])
+
+    def _checked(self, composition, action, step: int) -> tuple[np.ndarray, int]:
+        """Validate one (composition, action, step); return the composition as int64 and the action as int."""
+        check_range("step", step, 0, self.num_steps - 1)
+        if isinstance(action, bool) or not isinstance(action, (int, np.integer)):
+            raise BadParameterError(f"action must be an integer event, got {action!r}")
+        check_range("action", action, 0, NUM_CLASSES - 1)
+        return check_events(_as_numpy(composition), "composition"), int(action)
+
+    def reward(self, composition, action: int, step: int) -> float:
+        """Weighted sum of the rules for appending ``action`` (an event) at ``step`` to ``composition`` [t]."""
+        composition, action = self._checked(composition, action, step)
+        return float(sum(weight * fn(composition, action, step) for _, fn, weight in self._bound))
+
+    def rewards(self, compositions, actions, step: int) -> np.ndarray:
+        """Batched :meth:`reward`: compositions [B, t] (int), actions [B] → float64 rewards [B].
+
+        Numpy arrays or torch tensors; all items are at the same ``step``. Used by the DQN tuner
+        (notebook 03) once per environment step.
+        """
+        compositions, actions = _as_numpy(compositions), _as_numpy(actions).reshape(-1)
+        if compositions.ndim != 2 or len(compositions) != len(actions):
+            raise BadParameterError(
+                f"compositions must be [B, t] with B = len(actions) = {len(actions)}, got shape {compositions.shape}")
+        check_range("step", step, 0, self.num_steps - 1)
+        compositions = check_events(compositions.reshape(-1), "compositions").reshape(compositions.shape)
+        actions = check_events(actions, "actions")
+        out = np.zeros(len(actions), dtype=np.float64)
+        for batch_fn, weight in self._batched:
+            out += weight * batch_fn(compositions, actions, step)
+        for b in range(len(actions) if self._looped else 0):
+            composition, action = compositions[b], int(actions[b])
+            out[b] += sum(weight * fn(composition, action, step) for fn, weight in self._looped)
+        return out
+
+    def breakdown(self, composition, action: int, step: int) -> dict[str, float]:
+        """Each rule's weighted reward for one step, by rule name (for plots of which rules fire)."""
+        composition, action = self._checked(composition, action, step)
+        return {rule_name: float(weight * fn(composition, action, step)) for rule_name, fn, weight in self._bound}
+
+    def trace(self, melody) -> dict[str, np.ndarray]:
+        """Per-step weighted rewards of every rule over a whole ``melody`` [T ≤ num_steps]: name → [T]."""
+        melody = check_events(_as_numpy(melody), "melody")
+        if len(melody) > self.num_steps:
+            raise BadParameterError(f"melody must have at most num_steps = {self.num_steps} events, got {len(melody)}")
+        table = {rule_name: np.zeros(len(melody)) for rule_name in self.rules}
+        for step in range(len(melody)):
+            for rule_name, value in self.breakdown(melody[:step], melody[step], step).items():
+                table[rule_name][step] = value
+        return table
+
+
+def _as_numpy(values) -> np.ndarray:
+    """A numpy view of a numpy array, a (CPU or GPU) torch tensor or a nested sequence."""
+    if hasattr(values, "detach"):
+        values = values.detach().cpu().numpy()
+    return np.asarray(values)
+
+
+def describe(rules: RuleSet) -> list[dict]:
+    """One row per rule: name, weight, magnitude and what it rewards (a table for notebook 02)."""
+    rows = []
+    for rule_name, (fn, weight) in rules.rules.items():
+        doc = inspect.getdoc(fn) or ""
+        rows.append({
+            "rule": rule_name,
+            "weight": weight,
+            "magnitude": getattr(fn, "magnitude", "(not stated)"),
+            "description": " ".join(doc.split("\n\n")[0].split()),
+        })
+    return rows
+
+
+def make_rule_set(rules: Mapping[str, float] | Iterable[str], *, name: str = "custom",
+                  num_steps: int = 32) -> RuleSet:
+    """A rule set from named rules of :data:`MELODY_RULES`: ``{'in_key': 2.0, 'motif': 1.0}`` (name →
+    weight) or a list of names (weight 1). Raises UnknownNameError for an unknown rule name.
+    """
+    weights = dict(rules) if isinstance(rules, Mapping) else {rule_name: 1.0 for rule_name in rules}
+    for rule_name in weights:
+        check_choice("rule", rule_name, MELODY_RULES)
+    return RuleSet(name, {rule_name: (MELODY_RULES[rule_name], weight) for rule_name, weight in weights.items()},
+                   num_steps=num_steps)
+
+
+def rl_tuner_rules(num_steps: int = 32) -> RuleSet:
+    """The RL Tuner's full music-theory reward, every rule at weight 1.
+
+    Jaques, Gu, Bahdanau, Hernández-Lobato, Turner & Eck, "Sequence Tutor: Conservative fine-tuning
+    of sequence generation models with KL-control", ICML 2017 (arXiv:1611.02796; earlier "Tuning
+    recurrent neural networks with reinforcement learning"): stay in key, start and end on the tonic,
+    no excessive repeats, low autocorrelation, motifs and repeated motifs, preferred intervals,
+    resolved leaps, a unique highest and lowest note. Pieces of 32 sixteenths, as in the paper.
+    """
+    return make_rule_set(list(MELODY_RULES), name="rl_tuner", num_steps=num_steps)
+
+
+def classic_lstm_rules(num_steps: int = 32) -> RuleSet:
+    """The three rules of the classic melody-LSTM + RL study, at the RL Tuner's magnitudes.
+
+    The classic notes-and-chords melody LSTM tuned with reinforcement learning used three music rules:
+    stay in the same key; begin and end on the tonic (two functions here); no tone more than four
+    times in a row unless held or separated by rests (then up to six). This kit gives them the RL
+    Tuner's magnitudes (Jaques et al. 2017).
+    """
+    return make_rule_set(["in_key", "starts_on_tonic", "ends_on_tonic", "no_excessive_repeats"],
+                         name="classic_lstm", num_steps=num_steps)
+
+
+#: Named rule sets for :func:`rule_set`.
+RULE_SETS: dict[str, Callable[[int], RuleSet]] = {
+    "rl_tuner": rl_tuner_rules,
+    "classic_lstm": classic_lstm_rules,
+}
+
+
+def rule_set(name: str, num_steps: int = 32) -> RuleSet:
+    """The named rule set (``'rl_tuner'`` or ``'classic_lstm'``) for pieces of ``num_steps`` steps."""
+    check_choice("rule set", name, RULE_SETS)
+    return RULE_SETS[name](num_steps)

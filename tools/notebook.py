@@ -1,0 +1,71 @@
+"""Write and execute the kit's notebooks.
+
+    python tools/notebook.py new SRC.py OUT.ipynb   # percent-format script -> notebook
+    python tools/notebook.py run NB.ipynb [...]     # execute in place, keep the outputs
+
+A percent-format script separates cells with ``# %%`` lines; ``# %% [markdown]`` starts a
+markdown cell whose lines are written as ``# text``. Executing in place (with a fixed seed in
+every notebook) gives the committed outputs that nbval compares against.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+
+def cells_from_script(text: str) -> list:
+    """Split a percent-format script into nbformat cells."""
+    cells, kind, lines = [], None, []
+
+    def flush():
+        body = "\n".join(lines).strip("\n")
+        if kind == "markdown":
+            body = "\n".join(line[2:] if line.startswith("# ") else line.lstrip("#") for line in body.split("\n"))
+        if kind is not None and body.strip():
+            maker = nbformat.v4.new_markdown_cell if kind == "markdown" else nbformat.v4.new_code_cell
+            cells.append(maker(body))
+
+    for line in text.split("\n"):
+        if line.startswith("# %%"):
+            flush()
+            kind, lines = ("markdown" if "[markdown]" in line else "code"), []
+        else:
+            lines.append(line)
+    flush()
+    return cells
+
+
+def new_notebook(script: Path, out: Path) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = cells_from_script(script.read_text())
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, out)
+
+
+def run_notebook(path: Path, timeout_s: int = 900) -> None:
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=timeout_s, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    for cell in nb.cells:  # execution counts and timestamps would only add diff noise
+        cell.get("metadata", {}).pop("execution", None)
+    nbformat.write(nb, path)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) >= 3 and argv[0] == "new":
+        new_notebook(Path(argv[1]), Path(argv[2]))
+    elif len(argv) >= 2 and argv[0] == "run":
+        for name in argv[1:]:
+            print(f"running {name}", flush=True)
+            run_notebook(Path(name))
+    else:
+        print(__doc__)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
