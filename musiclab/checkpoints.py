@@ -1,0 +1,242 @@
+"""Safe checkpoints: save atomically, load with ``weights_only=True``, check kind and config.
+
+A checkpoint file is a dict ``{'format', 'kind', 'config', 'state_dict', 'extra'}``:
+``kind`` names the model class (``NoteRNN.kind == 'note_rnn'``), ``config`` is the model's
+dataclass config as a plain dict, ``extra`` holds plain data (training state, metrics).
+``load_model`` rebuilds any registered kind from its stored config; ``SHIPPED`` lists the
+checkpoints in the repository's ``data/checkpoints`` with the command that reproduces each.
+Notebooks 01-05 load their models through ``load_model``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import os
+import pickle
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from musiclab.errors import BadFileError, BadParameterError, MusiclabError, UnknownNameError
+from musiclab.runtime import SHIPPED_DATA_DIR, pick_device
+
+#: Version of the file layout written by ``save_checkpoint``.
+FORMAT = 1
+#: Where shipped checkpoints live.
+CHECKPOINT_DIR = SHIPPED_DATA_DIR / "checkpoints"
+#: Model kinds ``load_model`` can rebuild: kind → "module:Class" (the class takes its config).
+KINDS: dict[str, str] = {
+    "note_rnn": "musiclab.models.note_rnn:NoteRNN",
+    "note_cnn": "musiclab.models.note_cnn:NoteCNN",
+    "music_vae": "musiclab.models.music_vae:MusicVAE",
+}
+
+_KEYS = ("format", "kind", "config", "state_dict", "extra")
+_PLAIN = (str, int, float, bool, type(None), torch.Tensor, torch.Size)
+
+
+class CheckpointMismatchError(BadFileError):
+    """A checkpoint holds another kind of model, or a config or weights that do not match."""
+
+
+@dataclass(frozen=True)
+class ShippedCheckpoint:
+    """One checkpoint shipped in ``data/checkpoints``: its file name and how to rebuild it."""
+
+    file: str
+    """File name under ``CHECKPOINT_DIR``."""
+    command: str
+    """The shell command that reproduces the file from the shipped data."""
+    description: str = ""
+    """One line: what the model is and what it was trained on."""
+
+
+#: Shipped checkpoints by name (the lead adds entries as checkpoints are trained).
+SHIPPED: dict[str, ShippedCheckpoint] = {}
+
+
+def config_to_dict(config: Any) -> dict:
+    """A dataclass config (or a dict, or None) as a plain dict of its fields."""
+    if config is None:
+        return {}
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
+        return dataclasses.asdict(config)
+    if isinstance(config, dict):
+        return dict(config)
+    raise BadParameterError(f"config must be a dataclass or a dict, got {type(config).__name__}")
+
+
+def _check_plain(value: Any, where: str) -> None:
+    """Raise BadParameterError unless ``value`` is plain data that weights_only loading accepts."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, (str, int)):
+                raise BadParameterError(f"{where} has a key of type {type(key).__name__}; use str or int")
+            _check_plain(item, f"{where}[{key!r}]")
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _check_plain(item, f"{where}[{i}]")
+    elif not isinstance(value, _PLAIN):
+        raise BadParameterError(
+            f"{where} is a {type(value).__name__}; checkpoints hold only tensors, numbers, "
+            "strings, None, and lists/tuples/dicts of them")
+
+
+def save_checkpoint(path, model: nn.Module, config: Any = None, extra: dict | None = None,
+                    kind: str | None = None) -> Path:
+    """Write ``model``'s weights, config (default ``model.config``) and ``extra`` to ``path`` atomically.
+
+    The file appears complete or not at all (temp file + ``os.replace``). ``kind`` defaults
+    to ``model.kind``. Returns the path.
+    """
+    path = Path(path)
+    kind = kind or getattr(model, "kind", type(model).__name__.lower())
+    payload = {
+        "format": FORMAT,
+        "kind": kind,
+        "config": config_to_dict(config if config is not None else getattr(model, "config", None)),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "extra": dict(extra or {}),
+    }
+    _check_plain(payload["config"], "config")
+    _check_plain(payload["extra"], "extra")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            torch.save(payload, stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(path, expected_kind: str | None = None) -> dict:
+    """Read a checkpoint with ``torch.load(weights_only=True)`` onto the CPU; check it is whole.
+
+    Missing, corrupt or truncated files raise BadFileError naming the file; a checkpoint of
+    another kind than ``expected_kind`` raises CheckpointMismatchError.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise BadFileError(f"checkpoint {path} does not exist")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile, ValueError,
+            OSError, AttributeError, TypeError, KeyError) as error:
+        raise BadFileError(
+            f"{path} is not a readable musiclab checkpoint (corrupt, truncated or not a "
+            f"torch file): {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+        ) from None
+    if not isinstance(payload, dict) or any(key not in payload for key in _KEYS):
+        missing = [key for key in _KEYS if not isinstance(payload, dict) or key not in payload]
+        raise BadFileError(f"{path} is not a musiclab checkpoint: missing {', '.join(missing)}")
+    if not isinstance(payload["format"], int) or payload["format"] > FORMAT:
+        raise BadFileError(
+            f"{path} has checkpoint format {payload['format']!r}; this musiclab reads up to {FORMAT}")
+    if expected_kind is not None and payload["kind"] != expected_kind:
+        raise CheckpointMismatchError(
+            f"{path} holds a {payload['kind']!r} checkpoint, expected {expected_kind!r}")
+    return payload
+
+
+def check_config(checkpoint: dict, config: Any, path) -> None:
+    """Raise CheckpointMismatchError naming ``path`` and the first field where the stored config differs."""
+    stored, wanted = checkpoint["config"], config_to_dict(config)
+    for name in list(wanted) + [key for key in stored if key not in wanted]:
+        if name not in stored:
+            raise CheckpointMismatchError(f"{path}: config field {name!r} is missing from the checkpoint")
+        if name not in wanted:
+            raise CheckpointMismatchError(f"{path}: config field {name!r} is unknown to this model")
+        if stored[name] != wanted[name]:
+            raise CheckpointMismatchError(
+                f"{path}: config field {name!r} is {stored[name]!r} in the checkpoint, "
+                f"{wanted[name]!r} in the model")
+
+
+def config_from_checkpoint(checkpoint: dict, config_class: type, path) -> Any:
+    """Rebuild a ``config_class`` instance from a checkpoint's stored config dict.
+
+    Unknown or invalid fields raise CheckpointMismatchError naming ``path`` and the field;
+    fields the checkpoint lacks take their defaults.
+    """
+    stored = checkpoint["config"]
+    names = {f.name for f in dataclasses.fields(config_class)}
+    for name in stored:
+        if name not in names:
+            raise CheckpointMismatchError(
+                f"{path}: config field {name!r} is unknown to {config_class.__name__} "
+                f"(fields: {', '.join(sorted(names))})")
+    try:
+        return config_class(**stored)
+    except (TypeError, ValueError, MusiclabError) as error:
+        raise CheckpointMismatchError(f"{path}: stored config does not build a "
+                                      f"{config_class.__name__}: {error}") from None
+
+
+def load_weights(model: nn.Module, checkpoint: dict, path) -> None:
+    """Copy the checkpoint's state_dict into ``model``; mismatched keys or shapes raise CheckpointMismatchError."""
+    try:
+        model.load_state_dict(checkpoint["state_dict"], strict=True)
+    except RuntimeError as error:
+        detail = " ".join(str(error).split())
+        raise CheckpointMismatchError(f"{path}: weights do not fit {type(model).__name__}: {detail}") from None
+
+
+def restore_weights(model: nn.Module, path) -> dict:
+    """Load ``path`` into ``model`` after checking kind and config; return the checkpoint (with ``extra``)."""
+    checkpoint = load_checkpoint(path, expected_kind=getattr(model, "kind", None))
+    if getattr(model, "config", None) is not None:
+        check_config(checkpoint, model.config, path)
+    load_weights(model, checkpoint, path)
+    return checkpoint
+
+
+def shipped_path(name: str) -> Path:
+    """The file of the shipped checkpoint ``name``; UnknownNameError lists the shipped names."""
+    if name not in SHIPPED:
+        valid = ", ".join(map(repr, SHIPPED)) or "none shipped yet"
+        raise UnknownNameError(f"unknown shipped checkpoint {name!r}; valid: {valid}")
+    entry = SHIPPED[name]
+    path = CHECKPOINT_DIR / entry.file
+    if not path.is_file():
+        raise BadFileError(f"shipped checkpoint {name!r} is missing: {path}; rebuild it with: {entry.command}")
+    return path
+
+
+def _model_class(kind: str, path) -> type:
+    if kind not in KINDS:
+        raise CheckpointMismatchError(
+            f"{path} holds a {kind!r} checkpoint; load_model knows: {', '.join(map(repr, KINDS))}")
+    module, _, attribute = KINDS[kind].partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def load_model(name_or_path, device=None) -> nn.Module:
+    """Rebuild a model (NoteRNN, NoteCNN, MusicVAE) from a shipped name or a checkpoint path, in eval mode.
+
+    The class comes from the checkpoint's kind (``KINDS``), its shape from the stored config.
+    ``device`` defaults to ``runtime.pick_device()``. Used in notebooks 01-05.
+    """
+    if isinstance(name_or_path, str) and name_or_path in SHIPPED:
+        path = shipped_path(name_or_path)
+    else:
+        path = Path(name_or_path)
+        if not path.exists() and isinstance(name_or_path, str) and path.suffix == "" \
+                and len(path.parts) == 1:
+            valid = ", ".join(map(repr, SHIPPED)) or "none shipped yet"
+            raise UnknownNameError(
+                f"{name_or_path!r} is neither a shipped checkpoint (valid: {valid}) nor a file")
+    checkpoint = load_checkpoint(path)
+    cls = _model_class(checkpoint["kind"], path)
+    model = cls(config_from_checkpoint(checkpoint, cls.config_class, path))
+    load_weights(model, checkpoint, path)
+    return model.to(pick_device(None if device is None else str(device))).eval()
