@@ -9,6 +9,7 @@ STAMP  := $(VENV)/.musiclab-installed
 DEBS      := libfluidsynth3 mma abcmidi
 TEST_DEBS := chromium
 LAB_ARGS  ?=
+LAB_DIR   ?= notebooks
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: lab test setup system-deps test-system-deps unit notebooks bench clean help
@@ -19,7 +20,7 @@ help:
 	@echo "make bench  run the benchmarks (tables + bench/results/*.json)"
 
 lab: setup
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(ALLOW_ROOT) $(LAB_ARGS)
+	$(BIN)/jupyter lab --notebook-dir=$(LAB_DIR) $(ALLOW_ROOT) $(LAB_ARGS)
 
 test: setup test-system-deps
 	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider

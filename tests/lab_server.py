@@ -22,12 +22,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_lab(timeout_s: float = 60.0):
-    """Run `make lab` on loopback; yield its base URL once /api/status answers; then stop it."""
+def running_lab(timeout_s: float = 60.0, extra_args: str = "", lab_dir: Path | None = None):
+    """Run `make lab` on loopback (over ``lab_dir``, default notebooks/); yield its base URL once
+    /api/status answers; then stop it."""
     port = free_port()
-    args = f"--no-browser --ip=127.0.0.1 --port={port} --IdentityProvider.token={TOKEN}"
+    args = f"--no-browser --ip=127.0.0.1 --port={port} --IdentityProvider.token={TOKEN} {extra_args}"
     proc = subprocess.Popen(
-        ["make", "--no-print-directory", "lab", f"LAB_ARGS={args}"],
+        ["make", "--no-print-directory", "lab", f"LAB_ARGS={args}"] + ([f"LAB_DIR={lab_dir}"] if lab_dir else []),
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
