@@ -1,0 +1,415 @@
+"""The Launchpad DJ environment: compose one bar by pressing buttons on a virtual launchpad.
+
+Used by notebook 06. After "Reinforcement learning DJ" (C. Voss et al., Stanford CS234 project,
+2018; github.com/CatalinVoss/music-morph).
+
+The state holds, for each of ``N`` notes (rows of the bar), ``B + 1`` toggle bits and an offset
+in ``[0, 2^B)``. Toggle bit ``k`` switches on the periodic *basis vector* ``k``: a beat every
+``2^(k+1)`` steps starting at step ``2^k - 1`` (so ``k = B`` is a single beat at the last step).
+A step ``t`` belongs to basis vector ``k`` exactly when ``t + 1`` has ``k`` trailing zero bits,
+so the ``B + 1`` vectors never overlap and together cover the whole bar of ``2^B`` steps. A
+note's row is the union of its switched-on basis vectors, rotated later in time by its offset.
+
+Actions (``N(2B + 1) + 1`` of them): for each note, ``B + 1`` toggles then ``B`` shifts of the
+offset by ``2^k`` (``k = 0..B-1``, modulo ``2^B``); the last action does nothing. The reward of
+a state is minus the smallest squared distance (the Hamming distance, bars being binary) from its
+bar to ``K`` bars sampled once from a corpus of real bars.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from musiclab.errors import BadParameterError, check_choice
+
+#: Largest ``B`` (bar length ``2^B`` steps) the environment accepts.
+MAX_BEATS_LOG2 = 8
+#: Largest number of notes (rows) the environment accepts.
+MAX_NOTES = 128
+#: Largest ``num_states * num_actions`` for which tabular tables are built.
+MAX_TABLE_ENTRIES = 50_000_000
+#: How the state looks at the start of an episode.
+STARTS = ("empty", "random")
+
+
+def check_int(parameter: str, value, low: int, high: int | None = None) -> int:
+    """Return ``value`` as an int if it is an integer in ``[low, high]``, else raise
+    :class:`BadParameterError` naming ``parameter`` and the valid range."""
+    is_int = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+    if not is_int or value < low or (high is not None and value > high):
+        upper = "inf" if high is None else high
+        raise BadParameterError(f"{parameter} must be an integer in [{low}, {upper}], "
+                                f"got {value!r}")
+    return int(value)
+
+
+def basis_vectors(beats_log2: int) -> np.ndarray:
+    """The ``B + 1`` staggered basis vectors of a bar of ``2^B`` steps: bool ``[B + 1, 2^B]``.
+
+    Row ``k < B`` has a beat every ``2^(k+1)`` steps from step ``2^k - 1``; row ``B`` is the
+    single beat at step ``2^B - 1``. The rows are disjoint and their union is every step.
+    """
+    beats_log2 = check_int("beats_log2", beats_log2, 1, MAX_BEATS_LOG2)
+    steps = np.arange(2 ** beats_log2)
+    k = np.arange(beats_log2 + 1)[:, None]
+    return (steps[None, :] + 1) % (2 ** (k + 1)) == 2 ** k
+
+
+@dataclass(frozen=True)
+class Action:
+    """One decoded action: ``kind`` is ``"toggle"``, ``"shift"`` or ``"noop"``.
+
+    ``toggle`` flips basis vector ``k`` of ``note``; ``shift`` adds ``2^k`` to its offset.
+    """
+
+    kind: str
+    note: int = -1
+    k: int = -1
+
+
+@dataclass
+class LaunchpadState:
+    """Launchpad buttons: toggles bool ``[N, B + 1]``, offsets int64 ``[N]`` in 0..2^B-1."""
+
+    toggles: np.ndarray
+    offsets: np.ndarray
+
+    def copy(self) -> LaunchpadState:
+        """An independent copy."""
+        return LaunchpadState(self.toggles.copy(), self.offsets.copy())
+
+
+class Step(NamedTuple):
+    """What :meth:`LaunchpadEnv.step` returns."""
+
+    observation: np.ndarray
+    reward: float
+    done: bool
+
+
+def _as_bars(bars, notes: int, bar_steps: int) -> np.ndarray:
+    """Validate a corpus of bars and return it as bool ``[M, notes, bar_steps]``."""
+    if not isinstance(bars, np.ndarray):
+        raise BadParameterError(f"bars must be a numpy array of shape [M, {notes}, {bar_steps}], "
+                                f"got {type(bars).__name__}")
+    if bars.ndim != 3 or bars.shape[1:] != (notes, bar_steps):
+        raise BadParameterError(f"bars must have shape [M, {notes}, {bar_steps}] (notes x steps "
+                                f"for notes={notes}, bar length 2^B={bar_steps}), got {bars.shape}")
+    if bars.shape[0] == 0:
+        raise BadParameterError("bars holds no bars (shape[0] == 0); give at least one real bar")
+    if bars.dtype != np.bool_:
+        if not np.isin(bars, (0, 1)).all():
+            raise BadParameterError("bars must be binary (bool or 0/1 values)")
+        bars = bars.astype(bool)
+    return bars
+
+
+def _row_table(basis: np.ndarray) -> np.ndarray:
+    """Every row a note can play: bool ``[2^(B+1), 2^B, 2^B]`` indexed by (toggle code, offset),
+    where bit ``k`` of the code switches on basis vector ``k``."""
+    count, steps = basis.shape
+    codes = np.arange(2 ** count)
+    rows = ((codes[:, None] >> np.arange(count)) & 1).astype(np.uint8) @ basis.astype(np.uint8)
+    table = np.empty((2 ** count, steps, steps), dtype=bool)
+    for offset in range(steps):
+        table[:, offset] = np.roll(rows, offset, axis=1).astype(bool)
+    return table
+
+
+def shrink_bars(bars: np.ndarray, notes: int, beats_log2: int,
+                lowest: int | None = None) -> np.ndarray:
+    """Bars for a smaller launchpad: rows ``lowest .. lowest + notes - 1`` (default: the middle
+    ``notes`` rows), time coarsened to ``2^beats_log2`` steps (a step is on when any step it
+    covers is), bars left empty dropped. bool ``[M, P, S]`` -> ``[M', notes, 2^beats_log2]``,
+    ``S`` a multiple of ``2^beats_log2`` (notebook 06's quick DQN runs)."""
+    if not isinstance(bars, np.ndarray) or bars.ndim != 3:
+        raise BadParameterError(f"bars must be a numpy array [M, pitches, steps], got "
+                                f"{getattr(bars, 'shape', type(bars).__name__)}")
+    notes = check_int("notes", notes, 1, bars.shape[1])
+    beats_log2 = check_int("beats_log2", beats_log2, 1, MAX_BEATS_LOG2)
+    steps = 2 ** beats_log2
+    if bars.shape[2] % steps:
+        raise BadParameterError(f"beats_log2={beats_log2} needs bars whose length is a multiple "
+                                f"of {steps} steps, got {bars.shape[2]}")
+    lowest = (bars.shape[1] - notes) // 2 if lowest is None else lowest
+    lowest = check_int("lowest", lowest, 0, bars.shape[1] - notes)
+    window = bars[:, lowest:lowest + notes].astype(bool)
+    shrunk = window.reshape(len(bars), notes, steps, -1).any(axis=-1)
+    kept = shrunk[shrunk.reshape(len(shrunk), -1).any(axis=1)]
+    if len(kept) == 0:
+        raise BadParameterError(f"no bar has a note in rows {lowest}..{lowest + notes - 1}; "
+                                f"pick another window (lowest) or more notes")
+    return kept
+
+
+class LaunchpadEnv:
+    """The launchpad composing environment of notebook 06 (see the module docstring).
+
+    ``bars``: real bars, bool ``[M, notes, 2^beats_log2]``; ``k`` of them (without replacement,
+    drawn with ``seed``) are the reward's targets. Episodes start from the ``start`` state
+    (``"empty"``: all buttons off, offsets 0; ``"random"``: uniform) and end after
+    ``max_steps`` actions.
+    """
+
+    def __init__(self, bars: np.ndarray, *, notes: int = 24, beats_log2: int = 6, k: int = 16,
+                 max_steps: int = 32, start: str = "empty", seed: int = 0):
+        self.notes = check_int("notes", notes, 1, MAX_NOTES)
+        self.beats_log2 = check_int("beats_log2", beats_log2, 1, MAX_BEATS_LOG2)
+        self.max_steps = check_int("max_steps", max_steps, 1)
+        self.start = check_choice("start", start, STARTS)
+        self.bar_steps = 2 ** self.beats_log2
+        corpus = _as_bars(bars, self.notes, self.bar_steps)
+        k = check_int("k", k, 1, corpus.shape[0])
+        self.target_indices = np.sort(
+            np.random.default_rng(seed).choice(corpus.shape[0], size=k, replace=False))
+        self.targets = corpus[self.target_indices]
+        target_flat = self.targets.reshape(len(self.targets), -1).astype(np.float32)
+        self._target_columns = np.ascontiguousarray(target_flat.T)  # [N*L, K]
+        self._target_sizes = target_flat.sum(axis=1)
+        self.basis = basis_vectors(self.beats_log2)
+        self._row_table = _row_table(self.basis)
+        self._code_weights = 1 << np.arange(self.beats_log2 + 1, dtype=np.int64)
+        self._rng = np.random.default_rng(seed)
+        self.state = self.start_state()
+        self.t = 0
+
+    @classmethod
+    def from_corpus(cls, *, notes: int = 24, beats_log2: int = 6, k: int = 16, max_steps: int = 32,
+                    start: str = "empty", seed: int = 0, quiet: bool = False) -> LaunchpadEnv:
+        """The environment on the real bars of :func:`musiclab.data.bars.load_launchpad_bars`
+        (24 notes x 64 steps; smaller launchpads use :func:`shrink_bars`) (notebook 06)."""
+        from musiclab.data.bars import load_launchpad_bars
+
+        bars = load_launchpad_bars(quiet=quiet)
+        if (notes, 2 ** beats_log2) != bars.shape[1:]:
+            bars = shrink_bars(bars, notes, beats_log2)
+        return cls(bars, notes=notes, beats_log2=beats_log2, k=k,
+                   max_steps=max_steps, start=start, seed=seed)
+
+    # ----- actions ---------------------------------------------------------------------------
+    @property
+    def num_actions(self) -> int:
+        """``N(2B + 1) + 1``: toggles and shifts for every note, plus the no-op (the last)."""
+        return self.notes * (2 * self.beats_log2 + 1) + 1
+
+    def decode_action(self, action: int) -> Action:
+        """The :class:`Action` behind an action index."""
+        action = self._check_action(action)
+        if action == self.num_actions - 1:
+            return Action("noop")
+        note, slot = divmod(action, 2 * self.beats_log2 + 1)
+        if slot <= self.beats_log2:
+            return Action("toggle", note, slot)
+        return Action("shift", note, slot - self.beats_log2 - 1)
+
+    def encode_action(self, kind: str, note: int = 0, k: int = 0) -> int:
+        """Index of the action ``kind`` (``toggle``/``shift``/``noop``) on ``note`` with ``k``."""
+        check_choice("kind", kind, ("toggle", "shift", "noop"))
+        if kind == "noop":
+            return self.num_actions - 1
+        note = check_int("note", note, 0, self.notes - 1)
+        per_note = 2 * self.beats_log2 + 1
+        if kind == "toggle":
+            return note * per_note + check_int("k", k, 0, self.beats_log2)
+        return note * per_note + self.beats_log2 + 1 + check_int("k", k, 0, self.beats_log2 - 1)
+
+    def _check_action(self, action) -> int:
+        return check_int("action", action, 0, self.num_actions - 1)
+
+    def apply(self, state: LaunchpadState, action: int) -> LaunchpadState:
+        """The state after ``action`` (a new object; ``state`` is left untouched)."""
+        move = self.decode_action(action)
+        new = state.copy()
+        if move.kind == "toggle":
+            new.toggles[move.note, move.k] = not new.toggles[move.note, move.k]
+        elif move.kind == "shift":
+            new.offsets[move.note] = (new.offsets[move.note] + 2 ** move.k) % self.bar_steps
+        return new
+
+    # ----- states ----------------------------------------------------------------------------
+    def start_state(self) -> LaunchpadState:
+        """A fresh start state: all off (``start="empty"``) or uniform (``"random"``)."""
+        if self.start == "random":
+            return self.random_state(self._rng)
+        return LaunchpadState(np.zeros((self.notes, self.beats_log2 + 1), dtype=bool),
+                              np.zeros(self.notes, dtype=np.int64))
+
+    def random_state(self, rng: np.random.Generator) -> LaunchpadState:
+        """A uniformly random state (each toggle on with probability 1/2, uniform offsets)."""
+        return LaunchpadState(rng.random((self.notes, self.beats_log2 + 1)) < 0.5,
+                              rng.integers(0, self.bar_steps, size=self.notes, dtype=np.int64))
+
+    def check_state(self, state: LaunchpadState) -> LaunchpadState:
+        """Return ``state`` if its shapes and offsets are valid, else raise BadParameterError."""
+        shape = (self.notes, self.beats_log2 + 1)
+        if np.shape(state.toggles) != shape or np.shape(state.offsets) != (self.notes,):
+            raise BadParameterError(f"state must have toggles of shape {shape} and offsets of "
+                                    f"shape ({self.notes},), got {np.shape(state.toggles)} and "
+                                    f"{np.shape(state.offsets)}")
+        offsets = np.asarray(state.offsets)
+        if not np.issubdtype(offsets.dtype, np.integer) or offsets.min() < 0 or \
+                offsets.max() >= self.bar_steps:
+            raise BadParameterError(f"offsets must be integers in [0, {self.bar_steps - 1}], "
+                                    f"got {offsets.tolist()}")
+        return LaunchpadState(np.asarray(state.toggles, dtype=bool), offsets.astype(np.int64))
+
+    def reset(self, seed: int | None = None, state: LaunchpadState | None = None) -> np.ndarray:
+        """Start an episode (from ``state`` if given); ``seed`` reseeds random starts. Returns
+        the observation (see :meth:`observation`)."""
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
+        self.state = self.start_state() if state is None else self.check_state(state).copy()
+        self.t = 0
+        return self.observation(self.state)
+
+    def step(self, action: int) -> Step:
+        """Apply ``action``; return the new observation, its reward and whether the episode
+        has reached ``max_steps``."""
+        self.state = self.apply(self.state, action)
+        self.t += 1
+        return Step(self.observation(self.state), self.reward(self.state),
+                    self.t >= self.max_steps)
+
+    def observation(self, state: LaunchpadState) -> np.ndarray:
+        """The flattened state, float32 ``[N(B + 1) + N 2^B]``: toggle bits, one-hot offsets."""
+        return self.observations(state.toggles[None], state.offsets[None])[0]
+
+    def observations(self, toggles: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """:meth:`observation` of many states: toggles ``[M, N, B + 1]``, offsets ``[M, N]`` ->
+        float32 ``[M, observation_size]``."""
+        count, bits = len(toggles), self.notes * (self.beats_log2 + 1)
+        out = np.zeros((count, self.observation_size), dtype=np.float32)
+        out[:, :bits] = toggles.reshape(count, bits)
+        columns = bits + np.arange(self.notes) * self.bar_steps + offsets  # [count, N]
+        out[np.arange(count)[:, None], columns] = 1.0
+        return out
+
+    @property
+    def observation_size(self) -> int:
+        """Length of :meth:`observation`."""
+        return self.notes * (self.beats_log2 + 1 + self.bar_steps)
+
+    # ----- bars and rewards ------------------------------------------------------------------
+    def render_bars(self, toggles: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """Bars of many states at once: toggles bool ``[M, N, B + 1]``, offsets ``[M, N]`` ->
+        bool ``[M, N, 2^B]`` (one lookup in the table of all rotated row patterns)."""
+        codes = toggles.astype(np.int64) @ self._code_weights
+        return self._row_table[codes, offsets]
+
+    def bar(self, state: LaunchpadState | None = None) -> np.ndarray:
+        """The bar of ``state`` (default: the current one): bool ``[N, 2^B]``."""
+        state = self.state if state is None else state
+        return self.render_bars(state.toggles[None], state.offsets[None])[0]
+
+    def distances(self, bars: np.ndarray) -> np.ndarray:
+        """Hamming distances from bars ``[M, N, 2^B]`` to the ``K`` targets: int64 ``[M, K]``,
+        computed as ``|x| + |b| - 2 x.b`` with one matrix product."""
+        flat = bars.reshape(len(bars), -1).astype(np.float32)
+        dist = flat.sum(axis=1, keepdims=True) + self._target_sizes[None, :] \
+            - 2.0 * flat @ self._target_columns
+        return np.rint(dist).astype(np.int64)
+
+    def rewards(self, bars: np.ndarray) -> np.ndarray:
+        """Rewards of bars ``[M, N, 2^B]``: ``-min_k distance``, float64 ``[M]``."""
+        return (-self.distances(bars).min(axis=1)).astype(np.float64)
+
+    def reward(self, state: LaunchpadState | None = None) -> float:
+        """Reward of ``state`` (default: the current one): ``-min`` Hamming distance to targets."""
+        return float(self.rewards(self.bar(state)[None])[0])
+
+    def reward_ceiling(self) -> float:
+        """The best reward any launchpad state can reach (0 only if a target is representable).
+
+        Exact: the distance splits over notes, so each target row is matched against every
+        row pattern (``2^(B+1)`` toggle sets x ``2^B`` offsets) and the best target wins.
+        """
+        rows = self.targets.reshape(-1, self.bar_steps).astype(np.float32)  # [K*N, L]
+        best = np.full(len(rows), np.inf)
+        for offset in range(self.bar_steps):
+            patterns = self._row_table[:, offset].astype(np.float32)  # [2^(B+1), L]
+            dist = patterns.sum(1)[:, None] + rows.sum(1)[None, :] - 2.0 * patterns @ rows.T
+            best = np.minimum(best, dist.min(axis=0))
+        return 0.0 - float(np.rint(best.reshape(len(self.targets), self.notes).sum(axis=1).min()))
+
+    def to_pretty_midi(self, state: LaunchpadState | None = None, **kwargs):
+        """The bar of ``state`` (default: the current one) as a PrettyMIDI, via
+        :func:`musiclab.data.bars.bar_to_pretty_midi` (``kwargs`` go there: ``tempo_bpm``,
+        ``program``); full-size launchpads (24 notes x 64 steps) only."""
+        from musiclab.data.bars import bar_to_pretty_midi
+
+        return bar_to_pretty_midi(self.bar(state), **kwargs)
+
+    # ----- tabular view (small launchpads only) ----------------------------------------------
+    @property
+    def num_states(self) -> int:
+        """Number of distinct states: ``(2^(B+1) 2^B)^N``."""
+        return (2 ** (self.beats_log2 + 1) * self.bar_steps) ** self.notes
+
+    def state_index(self, state: LaunchpadState) -> int:
+        """The index of ``state`` in ``[0, num_states)`` (mixed radix, note 0 least significant)."""
+        bits = (state.toggles.astype(np.int64) << np.arange(self.beats_log2 + 1)).sum(axis=1)
+        digits = bits * self.bar_steps + state.offsets
+        base = 2 ** (self.beats_log2 + 1) * self.bar_steps
+        return int(sum(int(d) * base ** n for n, d in enumerate(digits)))
+
+    def state_from_index(self, index: int) -> LaunchpadState:
+        """Inverse of :meth:`state_index`."""
+        index = check_int("index", index, 0, self.num_states - 1)
+        toggles, offsets = self._decode_indices(np.array([index], dtype=np.int64))
+        return LaunchpadState(toggles[0], offsets[0])
+
+    def _decode_indices(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        base = 2 ** (self.beats_log2 + 1) * self.bar_steps
+        digits = (indices[:, None] // base ** np.arange(self.notes, dtype=np.int64)) % base
+        bits, offsets = np.divmod(digits, self.bar_steps)
+        toggles = (bits[..., None] >> np.arange(self.beats_log2 + 1)) & 1 == 1
+        return toggles, offsets
+
+    def _check_tabular(self) -> None:
+        if self.num_states * self.num_actions > MAX_TABLE_ENTRIES:
+            raise BadParameterError(
+                f"a tabular view needs num_states x num_actions <= {MAX_TABLE_ENTRIES}; this "
+                f"launchpad (notes={self.notes}, beats_log2={self.beats_log2}) has "
+                f"{self.num_states} x {self.num_actions}: use fewer notes or a smaller beats_log2")
+
+    def transition_table(self) -> np.ndarray:
+        """Next-state index for every state and action: int64 ``[num_states, num_actions]``."""
+        self._check_tabular()
+        index = np.arange(self.num_states, dtype=np.int64)
+        toggles, offsets = self._decode_indices(index)
+        base = 2 ** (self.beats_log2 + 1) * self.bar_steps
+        table = np.empty((self.num_states, self.num_actions), dtype=np.int64)
+        for action in range(self.num_actions):
+            move = self.decode_action(action)
+            if move.kind == "noop":
+                table[:, action] = index
+                continue
+            place = base ** move.note
+            if move.kind == "toggle":
+                sign = np.where(toggles[:, move.note, move.k], -1, 1)
+                table[:, action] = index + sign * (2 ** move.k) * self.bar_steps * place
+            else:
+                old = offsets[:, move.note]
+                new = (old + 2 ** move.k) % self.bar_steps
+                table[:, action] = index + (new - old) * place
+        return table
+
+    def reward_table(self) -> np.ndarray:
+        """Reward of every state: float64 ``[num_states]`` (index as in :meth:`state_index`)."""
+        self._check_tabular()
+        out = np.empty(self.num_states)
+        for lo in range(0, self.num_states, 4096):
+            index = np.arange(lo, min(lo + 4096, self.num_states), dtype=np.int64)
+            out[lo:lo + len(index)] = self.rewards(self.render_bars(*self._decode_indices(index)))
+        return out
+
+
+def reduced_env(target=(1, 0, 1, 1), *, max_steps: int = 500) -> LaunchpadEnv:
+    """The paper's reduced launchpad: one note, ``B = 2`` (a 4-step bar), the single target bar
+    ``target`` (default ``[1, 0, 1, 1]``), so 32 states and 6 actions (notebook 06)."""
+    target = np.asarray(target)
+    if target.shape != (4,):
+        raise BadParameterError(f"target must be a bar of 4 binary steps, got shape {target.shape}")
+    return LaunchpadEnv(target[None, None, :], notes=1, beats_log2=2, k=1, max_steps=max_steps)
