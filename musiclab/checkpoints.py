@@ -57,7 +57,60 @@ class ShippedCheckpoint:
 
 
 #: Shipped checkpoints by name (the lead adds entries as checkpoints are trained).
-SHIPPED: dict[str, ShippedCheckpoint] = {}
+SHIPPED: dict[str, ShippedCheckpoint] = {
+    "note_rnn_fast": ShippedCheckpoint(
+        "note_rnn_fast.pt",
+        "musiclab train note-rnn --preset fast --corpus essen --seed 0 --out data/checkpoints/note_rnn_fast.pt",
+        "Note-RNN, fast preset (1 x 96 LSTM, 32-wide embedding), 600 Adam steps on the Essen training split"),
+    "note_rnn_essen": ShippedCheckpoint(
+        "note_rnn_essen.pt",
+        "musiclab train note-rnn --preset fast --corpus essen --seed 0 --steps 2000 --eval-every 250 "
+        "--hidden 192 --out data/checkpoints/note_rnn_essen.pt",
+        "Note-RNN, fast recipe run longer and wider (1 x 192 LSTM, 2,000 Adam steps) on Essen: the best "
+        "shipped melody model"),
+    "note_rnn_rl_tuner": ShippedCheckpoint(
+        "note_rnn_rl_tuner.pt",
+        "musiclab train note-rnn --preset rl_tuner --corpus essen --seed 0 --steps 2000 --eval-every 250 "
+        "--threads 1 --out data/checkpoints/note_rnn_rl_tuner.pt",
+        "Note-RNN, RL Tuner preset (1 x 100 LSTM, one-hot inputs), its SGD recipe cut to 2,000 steps, Essen"),
+    "note_rnn_classic_small": ShippedCheckpoint(
+        "note_rnn_classic_small.pt",
+        "musiclab train note-rnn --preset classic --corpus chorale-tokens --hidden 256 --layers 2 --steps 200 "
+        "--eval-every 50 --threads 1 --seed 0 --out data/checkpoints/note_rnn_classic_small.pt",
+        "Classic notes-and-chords LSTM scaled to 2 x 256, 200 RMSprop steps (its best validation NLL) "
+        "on the Bach chorale tokens"),
+    "launchpad_dqn_mlp": ShippedCheckpoint(
+        "launchpad_dqn_mlp.pt",
+        "python -m musiclab.rl.launchpad_agents train --q-function mlp --seed 0 "
+        "--out data/checkpoints/launchpad_dqn_mlp.pt",
+        "Launchpad DJ DQN, MLP 1024-512, fast preset (6,000 steps) on the 8-note x 16-step launchpad"),
+    "launchpad_dqn_linear": ShippedCheckpoint(
+        "launchpad_dqn_linear.pt",
+        "python -m musiclab.rl.launchpad_agents train --q-function linear --seed 0 "
+        "--out data/checkpoints/launchpad_dqn_linear.pt",
+        "Launchpad DJ DQN, linear Q-function, fast preset (6,000 steps) on the 8-note x 16-step launchpad"),
+    "drum_cnn_fast": ShippedCheckpoint(
+        "drum_cnn_fast.pt",
+        "musiclab train note-cnn --preset fast --seed 0 --num-threads 1 --out data/checkpoints/drum_cnn_fast.pt",
+        "Drum Note-CNN, fast preset (32 channels, kernel 17, 32 hidden), 600 Adam steps on the mma groove "
+        "training split; test NLL 0.698 nats/step (steps 8-31), accuracy 0.798"),
+    "drum_q_logp": ShippedCheckpoint(
+        "drum_q_logp.pt",
+        "musiclab tune --model drums --rules none --epsilon 0.1 --episodes 8000 --seed 0 "
+        "--out data/checkpoints/drum_q_logp.pt",
+        "Q-network tuned from drum_cnn_fast by DQN on log p alone (drums preset, constant epsilon 0.1)"),
+    "drum_q_groove": ShippedCheckpoint(
+        "drum_q_groove.pt",
+        "musiclab tune --model drums --rules groove --epsilon 0.1 --episodes 8000 --seed 0 "
+        "--out data/checkpoints/drum_q_groove.pt",
+        "Q-network tuned from drum_cnn_fast by DQN on log p + r_MT/0.5 with the 'groove' drum rules"),
+    "music_vae_cpu": ShippedCheckpoint(
+        "music_vae_cpu.pt",
+        "python -m musiclab.models.vae_training --preset cpu --steps 1200 --seed 0 "
+        "--out data/checkpoints/music_vae_cpu.pt",
+        "MusicVAE, cpu preset (bi-LSTM 128 encoder, latent 32, 1 x 256 decoder), 1,200 Adam steps on "
+        "Essen 2-bar windows"),
+}
 
 
 def config_to_dict(config: Any) -> dict:

@@ -3,17 +3,31 @@
     musiclab data build [--corpus essen ...] [--subset default] [--refresh]
     musiclab data info
     musiclab render IN.mid OUT.wav [--soundfont PATH] [--rate 22050]
+    musiclab train note-rnn --preset fast --corpus essen --seed 0 --out MODEL.pt [--steps N ...]
+    musiclab sample MODEL OUT.mid [--length 128] [--temperature 1.0] [--seed 0] [--n 1]
 
 Every subcommand is a small function below; the real work lives in the package.
 """
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
+from pathlib import Path
 
 from musiclab.errors import MusiclabError
 
 DATA_SOURCES = ("essen", "oneill", "chorales", "calming", "drums", "bars")
+#: Models ``musiclab train`` trains, and the presets each knows (model shape and training recipe).
+TRAINABLE = ("note-rnn",)
+NOTE_RNN_PRESETS = ("fast", "rl_tuner", "therapy", "classic")
+#: Corpora ``musiclab train`` reads (see ``musiclab.models.melody_data.CORPORA``).
+TRAIN_CORPORA = ("essen", "oneill", "chorales", "chorale-tokens")
+#: ``musiclab train`` options that override a NoteRNNConfig / TrainConfig field: option -> field.
+MODEL_OPTIONS = {"hidden": "hidden_size", "layers": "num_layers", "dropout": "dropout",
+                 "embedding": "embedding_dim"}
+TRAIN_OPTIONS = {"steps": "steps", "batch_size": "batch_size", "lr": "lr", "window": "window",
+                 "eval_every": "eval_every", "threads": "num_threads"}
 
 
 def _build_source(source: str, subset: str, refresh: bool) -> str:
@@ -62,6 +76,71 @@ def cmd_render(args: argparse.Namespace) -> None:
     print(f"wrote {out}")
 
 
+def cmd_train(args: argparse.Namespace) -> None:
+    """Train a Note-RNN preset on a corpus; save weights, config, command and figures to --out."""
+    from dataclasses import asdict
+
+    import torch
+
+    from musiclab.checkpoints import save_checkpoint
+    from musiclab.models import note_rnn, train
+    from musiclab.models.melody_data import load_windows
+    from musiclab.runtime import seed_everything
+
+    model_overrides = {f: getattr(args, o) for o, f in MODEL_OPTIONS.items() if getattr(args, o) is not None}
+    train_overrides = {f: getattr(args, o) for o, f in TRAIN_OPTIONS.items() if getattr(args, o) is not None}
+    config = train.preset(args.preset, seed=args.seed, **train_overrides)
+    data = load_windows(args.corpus, args.preset, window=config.window, hop=args.hop, subset=args.subset,
+                        split_seed=args.split_seed, quiet=args.quiet)
+    model_config = note_rnn.preset(args.preset, **{"num_classes": data.num_classes, **model_overrides})
+    seed_everything(args.seed)  # the initial weights; train() re-seeds for batches and dropout
+    model = note_rnn.NoteRNN(model_config)
+    parameters = sum(p.numel() for p in model.parameters())
+    print(f"{data.summary()}\nNote-RNN {args.preset}: {parameters:,} parameters; "
+          f"{config.steps} steps of {config.batch_size} windows", flush=True)
+    history = train.train(model, data.train, data.valid, config, device=args.device, quiet=args.quiet)
+    valid = {key: values[-1] for key, values in history.valid.items()}
+    extra = {
+        "command": args.command_line,
+        "preset": args.preset,
+        "train_config": asdict(config),
+        "data": data.describe(),
+        "valid": valid,
+        "history": asdict(history),
+        "seconds": history.seconds,
+        "steps_per_second": history.steps_per_second,
+        "torch": str(torch.__version__),
+    }
+    if data.vocabulary is not None:
+        extra["vocabulary"] = list(data.vocabulary.tokens)
+    out = save_checkpoint(args.out, model.cpu(), extra=extra)
+    print(f"validation: NLL {valid['nll']:.4f} nats/step, accuracy {valid['accuracy']:.4f} "
+          f"({history.steps_done} steps, {history.stop_reason}, {history.seconds:.1f} s, "
+          f"{history.steps_per_second:.1f} steps/s)")
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
+
+
+def cmd_sample(args: argparse.Namespace) -> None:
+    """Sample melodies (or notes-and-chords) from a trained model and write them as MIDI files."""
+    from musiclab.data.chords import tokens_to_pretty_midi
+    from musiclab.data.melody import event_names, to_pretty_midi
+    from musiclab.models.melody_data import load_trained
+
+    trained = load_trained(args.model, device="cpu")
+    samples = trained.model.sample(args.n, args.length, temperature=args.temperature, seed=args.seed)
+    out = Path(args.out)
+    paths = [out] if args.n == 1 else [out.with_name(f"{out.stem}-{i}{out.suffix}") for i in range(args.n)]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for row, path in zip(samples.numpy(), paths):
+        if trained.vocabulary is None:
+            pm, shown = to_pretty_midi(row, tempo_bpm=args.tempo), event_names(row[:16])
+        else:
+            tokens = trained.vocabulary.decode(row)
+            pm, shown = tokens_to_pretty_midi(tokens, tempo_bpm=args.tempo), tokens[:16]
+        pm.write(str(path))
+        print(f"wrote {path}: {' '.join(shown)} ...")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="musiclab", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -84,12 +163,50 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--soundfont", default=None, help="SoundFont .sf2 (default: TimGM6mb)")
     render.add_argument("--rate", type=int, default=22050, help="sample rate in Hz (default 22050)")
     render.set_defaults(func=cmd_render)
+
+    fit = commands.add_parser("train", help="train a model on a corpus and save a checkpoint",
+                              description="Train a model preset on a corpus's training split; print the "
+                                          "validation NLL and accuracy; save a checkpoint.")
+    fit.add_argument("model", choices=TRAINABLE, help="what to train")
+    fit.add_argument("--preset", default="fast", choices=NOTE_RNN_PRESETS,
+                     help="model shape and training recipe (default fast)")
+    fit.add_argument("--corpus", default="essen", choices=TRAIN_CORPORA,
+                     help="melodies (essen, oneill, chorales sopranos) or chorale-tokens (notes and chords)")
+    fit.add_argument("--subset", default="default",
+                     help="corpus subset: default, all, a collection name such as kinder0; chorales: sample")
+    fit.add_argument("--seed", type=int, default=0, help="seeds the initial weights, batches and dropout")
+    fit.add_argument("--split-seed", type=int, default=0, help="seed of the train/valid/test split")
+    fit.add_argument("--out", required=True, help="checkpoint file to write (.pt)")
+    for option, (kind, text) in {
+            "--steps": (int, "optimizer steps"), "--batch-size": (int, "windows per step"),
+            "--lr": (float, "(initial) learning rate"), "--window": (int, "window length in events"),
+            "--hop": (int, "events between training windows (default: window; tokens 1)"),
+            "--eval-every": (int, "steps between validations"),
+            "--threads": (int, "torch CPU threads while training"),
+            "--hidden": (int, "LSTM units per layer"), "--layers": (int, "LSTM layers"),
+            "--dropout": (float, "dropout"), "--embedding": (int, "input embedding size")}.items():
+        fit.add_argument(option, type=kind, default=None, help=f"{text} (default: the preset's)")
+    fit.add_argument("--device", default=None, help="torch device (default: CUDA when present, else CPU)")
+    fit.add_argument("--quiet", action="store_true", help="no progress bars")
+    fit.set_defaults(func=cmd_train)
+
+    sample = commands.add_parser("sample", help="sample a trained model into MIDI files")
+    sample.add_argument("model", help="a shipped checkpoint name (e.g. note_rnn_fast) or a .pt file")
+    sample.add_argument("out", help="output .mid file (with --n above 1: OUT-0.mid, OUT-1.mid, ...)")
+    sample.add_argument("--n", type=int, default=1, help="number of samples (default 1)")
+    sample.add_argument("--length", type=int, default=128, help="events (16th steps, or tokens) per sample")
+    sample.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1)")
+    sample.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    sample.add_argument("--tempo", type=float, default=120.0, help="tempo in quarter notes per minute")
+    sample.set_defaults(func=cmd_sample)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``musiclab`` command; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.command_line = "musiclab " + shlex.join(argv)
     try:
         args.func(args)
     except MusiclabError as error:

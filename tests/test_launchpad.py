@@ -7,11 +7,17 @@ import numpy as np
 import pytest
 import torch
 
-from musiclab.errors import BadParameterError, MusiclabError, UnknownNameError
+from musiclab import plots
+from musiclab.checkpoints import SHIPPED, CheckpointMismatchError, save_checkpoint, shipped_path
+from musiclab.errors import BadFileError, BadParameterError, MusiclabError, UnknownNameError
 from musiclab.rl.launchpad import (
     DQNConfig, LaunchpadEnv, LaunchpadState, acceptance_probability, basis_vectors, beta_sweep,
     shrink_bars, make_q_network, mcmc_explore, metropolis_accept, play_episode, q_learning,
     reduced_env, train_dqn,
+)
+from musiclab.rl.launchpad_agents import (
+    load_agent, lookahead_policy, main, play_policy, q_network_policy, q_table_policy, save_agent,
+    steps_to_ceiling,
 )
 
 
@@ -300,16 +306,23 @@ def test_presets_are_valid_and_the_paper_preset_uses_the_published_settings():
     assert fast.steps < paper.steps and fast.epsilon(0) > fast.epsilon(fast.eps_decay_steps)
 
 
-def test_dqn_learns_to_beat_its_untrained_policy_and_is_deterministic():
+def test_dqn_learns_to_beat_its_untrained_policy():
     env = small_env(start="random")
-    one = train_dqn(env, tiny_dqn_config(), q_function="mlp", seed=0, quiet=True)
-    two = train_dqn(env, tiny_dqn_config(), q_function="mlp", seed=0, quiet=True)
-    assert one.eval_steps.tolist() == [0, 300, 600, 900, 1200]
+    run = train_dqn(env, tiny_dqn_config(), q_function="mlp", seed=0, quiet=True)
+    assert run.eval_steps.tolist() == [0, 300, 600, 900, 1200]
+    assert run.eval_rewards[-1] > run.eval_rewards[0] + 1.0
+    assert len(run.episode_rewards) == 1200 // env.max_steps
+    assert run.ceiling == env.reward_ceiling()
+
+
+def test_dqn_training_is_deterministic_given_a_seed():
+    env = small_env(start="random")
+    config = tiny_dqn_config(steps=400, eval_every=200)
+    one, two = (train_dqn(env, config, q_function="mlp", seed=0, quiet=True) for _ in range(2))
+    other = train_dqn(env, config, q_function="mlp", seed=1, quiet=True)
     assert np.array_equal(one.eval_rewards, two.eval_rewards)
-    assert np.array_equal(one.losses, two.losses)
-    assert one.eval_rewards[-1] > one.eval_rewards[0] + 1.0
-    assert len(one.episode_rewards) == 1200 // env.max_steps
-    assert one.ceiling == env.reward_ceiling()
+    assert np.array_equal(one.losses, two.losses) and len(one.losses) > 100
+    assert not np.array_equal(one.losses, other.losses)
 
 
 def test_play_episode_runs_to_the_time_limit_with_a_trained_or_untrained_network():
@@ -419,3 +432,226 @@ def test_from_corpus_builds_full_and_small_launchpads_on_real_bars():
     small = LaunchpadEnv.from_corpus(notes=8, beats_log2=4, start="random", quiet=True)
     assert small.targets.shape == (16, 8, 16) and small.num_actions == 73
     assert small.reward() <= small.reward_ceiling() <= 0
+
+
+# ----- batched moves, descriptions, perturbations ----------------------------------------------
+def test_apply_batch_and_successors_match_apply_one_by_one():
+    env = small_env()
+    rng = np.random.default_rng(10)
+    states = [env.random_state(rng) for _ in range(20)]
+    actions = rng.integers(0, env.num_actions, size=20)
+    toggles, offsets = env.apply_batch(np.stack([s.toggles for s in states]),
+                                       np.stack([s.offsets for s in states]), actions)
+    for i, (state, action) in enumerate(zip(states, actions)):
+        one = env.apply(state, int(action))
+        assert np.array_equal(toggles[i], one.toggles) and np.array_equal(offsets[i], one.offsets)
+    toggles, offsets = env.successors(states[0])
+    assert toggles.shape == (env.num_actions, 2, 4) and offsets.shape == (env.num_actions, 2)
+    for action in range(env.num_actions):
+        assert np.array_equal(env.render_bars(toggles, offsets)[action],
+                              env.bar(env.apply(states[0], action)))
+    with pytest.raises(BadParameterError, match=r"actions must be 1 integers in \[0, 14\]"):
+        env.apply_batch(toggles[:1], offsets[:1], np.array([15]))
+
+
+def test_actions_are_described_in_words_with_the_pitch_of_their_note():
+    env = small_env()  # 2 notes on the middle rows of the full launchpad: MIDI 58 and 59
+    assert (env.lowest, env.pitch(0), env.pitch(1)) == (11, 58, 59)
+    assert env.describe_action(env.encode_action("toggle", 1, 2)) == "toggle basis 2 of B3"
+    assert env.describe_action(env.encode_action("shift", 0, 2)) == "shift A#3 by +4"
+    assert env.describe_action(env.num_actions - 1) == "no-op"
+
+
+def test_transposing_moves_every_note_and_drops_those_pushed_off():
+    env = LaunchpadEnv(random_bars(2, 4, 8), notes=4, beats_log2=3, k=1)
+    state = env.random_state(np.random.default_rng(11))
+    up = env.transposed(state, 1)
+    assert np.array_equal(env.bar(up)[1:], env.bar(state)[:3]) and not env.bar(up)[0].any()
+    down = env.transposed(state, -2)
+    assert np.array_equal(env.bar(down)[:2], env.bar(state)[2:]) and not env.bar(down)[2:].any()
+    assert np.array_equal(env.bar(env.transposed(state, 0)), env.bar(state))
+    with pytest.raises(BadParameterError, match=r"rows must be an integer in \[-4, 4\]"):
+        env.transposed(state, 5)
+
+
+def test_nearest_target_is_the_one_the_reward_measures():
+    env = small_env()
+    rng = np.random.default_rng(12)
+    for _ in range(10):
+        state = env.random_state(rng)
+        index, distance = env.nearest_target(state)
+        assert distance == -env.reward(state) == int((env.bar(state) != env.targets[index]).sum())
+
+
+def test_a_small_launchpad_plays_on_its_rows_of_the_full_launchpad():
+    from musiclab.data.bars import LOW_PITCH
+
+    bars = shrink_bars(random_bars(5, 24, 64, density=0.1), notes=8, beats_log2=4, lowest=5)
+    env = LaunchpadEnv(bars, notes=8, beats_log2=4, k=2, lowest=5)
+    state = env.random_state(np.random.default_rng(13))
+    full = env.full_size_bar(env.bar(state))
+    assert full.shape == (24, 64) and full.sum() == env.bar(state).sum()
+    assert np.array_equal(full[5:13, ::4], env.bar(state)) and not full[:, 1::4].any()
+    notes = [n for i in env.to_pretty_midi(state, tempo_bpm=60).instruments for n in i.notes]
+    assert {n.pitch for n in notes} <= set(range(LOW_PITCH + 5, LOW_PITCH + 13))
+    assert sorted(round(n.start * 4) for n in notes) == sorted(np.nonzero(env.bar(state))[1])
+    with pytest.raises(BadParameterError, match="lowest must be an integer in"):
+        LaunchpadEnv(bars, notes=8, beats_log2=4, k=2, lowest=17)
+
+
+def test_settings_rebuild_the_same_launchpad():
+    bars = random_bars(30, 2, 8)
+    env = LaunchpadEnv(bars, notes=2, beats_log2=3, k=5, seed=4, start="random", max_steps=9)
+    again = LaunchpadEnv(bars, **env.settings())
+    assert again.target_indices.tolist() == env.target_indices.tolist()
+    assert (again.start, again.max_steps, again.lowest) == ("random", 9, env.lowest)
+
+
+# ----- policies ----------------------------------------------------------------------------------
+def test_the_lookahead_policy_takes_the_best_next_reward_or_waits():
+    env = small_env()
+    rng = np.random.default_rng(14)
+    for _ in range(10):
+        env.reset(state=env.random_state(rng))
+        action = lookahead_policy(env)
+        best = max(env.reward(env.apply(env.state, a)) for a in range(env.num_actions))
+        if best > env.reward():
+            assert env.reward(env.apply(env.state, action)) == best
+        else:
+            assert action == env.num_actions - 1
+
+
+def test_random_lookahead_and_network_policies_play_whole_episodes():
+    env = small_env(start="random", max_steps=6)
+    greedy = play_policy(env, lookahead_policy, seed=1)
+    assert (np.diff(greedy.rewards) >= 0).all()
+    random = play_policy(env, lookahead_policy, epsilon=1.0, seed=1)
+    assert random.actions.shape == (6,) and not np.array_equal(random.actions, greedy.actions)
+    net = make_q_network(env.observation_size, env.num_actions, "linear")
+    assert np.array_equal(play_policy(env, q_network_policy(net), seed=2).actions,
+                          play_episode(env, net, seed=2).actions)
+
+
+def test_a_frozen_q_table_finds_the_target_only_from_states_it_has_learned_well():
+    env = reduced_env()
+    short = q_learning(env, steps=3000, reset_every=500, seed=0)
+    long = q_learning(env, steps=10_000, reset_every=20, seed=0)
+    assert short.visits.sum() == 3000 and (short.visits == 0).sum() > (long.visits == 0).sum()
+    well = steps_to_ceiling(env, q_table_policy(long.q_table))
+    assert np.isfinite(well).all() and well.max() <= 6
+    assert (well == 0).sum() == (env.reward_table() == 0).sum()
+    assert np.isnan(steps_to_ceiling(env, q_table_policy(short.q_table))).sum() > 0
+    with pytest.raises(BadParameterError, match="q_table has shape"):
+        q_table_policy(np.zeros((3, 6)))(env)
+
+
+# ----- saving and loading agents ---------------------------------------------------------------
+def test_a_saved_agent_loads_with_the_same_network_curves_and_launchpad(tmp_path):
+    env = small_env(start="random")
+    config = tiny_dqn_config(steps=300, eval_every=150)
+    run = train_dqn(env, config, q_function="mlp", seed=0, quiet=True)
+    path = save_agent(tmp_path / "agent.pt", run, env, config, {"seed": 0, "command": "test"})
+    agent = load_agent(path)
+    assert agent.env_settings == env.settings() and agent.config == config
+    assert agent.extra == {"seed": 0, "command": "test"}
+    assert np.array_equal(agent.run.eval_rewards, run.eval_rewards)
+    assert np.array_equal(agent.run.episode_steps, run.episode_steps)
+    obs = torch.from_numpy(env.observation(env.random_state(np.random.default_rng(0))))[None]
+    assert torch.equal(agent.run.network(obs), run.network(obs))
+    assert agent.policy()(env) == q_network_policy(run.network)(env)
+
+
+def test_loading_anything_but_a_launchpad_agent_fails_clearly(tmp_path):
+    with pytest.raises(BadFileError, match="does not exist"):
+        load_agent(tmp_path / "missing.pt")
+    other = save_checkpoint(tmp_path / "other.pt", torch.nn.Linear(2, 2), kind="note_rnn")
+    with pytest.raises(CheckpointMismatchError, match="launchpad_dqn"):
+        load_agent(other)
+    partial = save_checkpoint(tmp_path / "partial.pt", torch.nn.Linear(2, 2), DQNConfig.fast(),
+                              kind="launchpad_dqn")
+    with pytest.raises(CheckpointMismatchError, match="not a complete launchpad agent"):
+        load_agent(partial)
+    with pytest.raises(UnknownNameError, match="launchpad_dqn_mlp"):
+        load_agent("launchpad_dqn_cnn")
+
+
+@pytest.mark.parametrize("name,q_function", [("launchpad_dqn_mlp", "mlp"),
+                                             ("launchpad_dqn_linear", "linear")])
+def test_shipped_agents_are_registered_with_their_command_and_learned(name, q_function):
+    assert f"--q-function {q_function}" in SHIPPED[name].command
+    assert SHIPPED[name].command.endswith(f"--out data/checkpoints/{SHIPPED[name].file}")
+    agent = load_agent(name)
+    assert agent.run.q_function == q_function and agent.config == DQNConfig.fast()
+    assert agent.env_settings["notes"] == 8 and agent.env_settings["beats_log2"] == 4
+    stored = agent.extra["command"].replace(" --quiet", "")
+    assert stored.split(" train ")[1] == SHIPPED[name].command.split(" train ")[1]
+    assert agent.run.eval_steps.tolist() == list(range(0, 6001, 500))
+    assert shipped_path(name).stat().st_size < 4_000_000
+
+
+def test_the_shipped_mlp_learned_more_than_the_linear_q_function():
+    mlp, linear = load_agent("launchpad_dqn_mlp").run, load_agent("launchpad_dqn_linear").run
+    assert mlp.eval_rewards[-1] > mlp.eval_rewards[0] + 15
+    assert mlp.eval_rewards[-1] > linear.eval_rewards[-1] + 10
+
+
+@pytest.mark.slow
+def test_the_training_command_writes_an_agent_that_loads(tmp_path, capsys):
+    out = tmp_path / "agent.pt"
+    assert main(["train", "--q-function", "linear", "--steps", "500", "--out", str(out),
+                 "--quiet"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    agent = load_agent(out)
+    assert agent.config.steps == 500 and agent.run.q_function == "linear"
+    assert agent.make_env().num_actions == 73
+    assert main(["train", "--notes", "30", "--out", str(out), "--quiet"]) == 2
+    assert "notes" in capsys.readouterr().err
+
+
+# ----- figures -----------------------------------------------------------------------------------
+def gids(ax, name: str) -> int:
+    """How many artists of an Axes carry the gid ``name``."""
+    return sum(artist.get_gid() == name for artist in ax.get_children())
+
+
+def test_the_basis_figure_lights_every_step_once():
+    ax = plots.launchpad_basis(4)
+    assert gids(ax, "cell") == 16 and len(ax.get_yticklabels()) == 5
+    assert ax.get_yticklabels()[-1].get_text() == "b0: every 2 from 0"
+
+
+def test_the_q_table_heatmap_circles_the_greedy_actions_and_greys_untried_ones():
+    env = reduced_env()
+    run = q_learning(env, steps=3000, reset_every=500, seed=0)
+    ax = plots.q_table_heatmap(run.q_table, env, run.visits)
+    image = next(a for a in ax.get_children() if a.get_gid() == "q")
+    assert image.get_array().shape == (32, 6)
+    assert image.get_array().mask.sum() == (run.visits == 0).sum()
+    greedy = next(a for a in ax.get_children() if a.get_gid() == "greedy")
+    assert len(greedy.get_xdata()) == 32
+    assert ax.get_yticklabels()[0].get_text().endswith("r 0")  # best states first
+    with pytest.raises(BadParameterError, match="q_table has shape"):
+        plots.q_table_heatmap(np.zeros((4, 6)), env)
+
+
+def test_reward_trace_beta_sweep_and_dqn_figures_mark_what_they_promise():
+    run = q_learning(reduced_env(), steps=1000, reset_every=250, seed=0)
+    ax = plots.reward_trace(run.rewards, run.reset_steps, run.ceiling)
+    assert gids(ax, "reset") == 3 and gids(ax, "ceiling") == 1 and gids(ax, "reward") == 1
+    sweep = beta_sweep(reduced_env(), [0.01, 0.2, 10], repeats=4, explore_steps=50, quiet=True)
+    ax = plots.beta_sweep_curve(sweep)
+    assert ax.get_xscale() == "log" and gids(ax, "best") == 1
+    mlp, linear = load_agent("launchpad_dqn_mlp").run, load_agent("launchpad_dqn_linear").run
+    ax = plots.dqn_curves([linear, mlp], reference={"random": -60.0})
+    assert gids(ax, "eval") == 2 and gids(ax, "train") == 2 and gids(ax, "reference") == 1
+
+
+def test_bar_versus_nearest_rings_every_differing_pad_on_both_sides():
+    rng = np.random.default_rng(15)
+    bar, nearest = rng.random((8, 16)) < 0.2, rng.random((8, 16)) < 0.2
+    ax = plots.bar_vs_nearest(bar, nearest, low_pitch=55)
+    assert gids(ax, "diff") == 2 * int((bar != nearest).sum())
+    assert gids(ax, "cell") == int(bar.sum() + nearest.sum())
+    assert ax.get_yticklabels()[0].get_text() == "G3"
+    with pytest.raises(BadParameterError, match="same shape"):
+        plots.bar_vs_nearest(bar, nearest[:4])

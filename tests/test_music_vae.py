@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from musiclab.checkpoints import config_from_checkpoint, load_checkpoint, load_weights, save_checkpoint
+from musiclab.checkpoints import (config_from_checkpoint, load_checkpoint, load_model, load_weights,
+                                  save_checkpoint)
 from musiclab.data.melody import NO_EVENT, NOTE_OFF, NUM_CLASSES
 from musiclab.errors import BadParameterError, UnknownNameError
 from musiclab.models.music_vae import (MusicVAE, MusicVAEConfig, interpolate, kl_divergence, lerp,
@@ -359,3 +360,6 @@ def test_checkpoint_round_trip_restores_weights_config_and_step(trained, tmp_pat
     z = torch.randn(3, model.config.z_size)
     assert torch.equal(restored.decode(z, temperature=1.0, seed=1), model.decode(z, temperature=1.0, seed=1))
     assert torch.equal(restored.reconstruct(data), model.reconstruct(data))
+    loaded = load_model(path, device="cpu")
+    assert isinstance(loaded, MusicVAE) and not loaded.training
+    assert torch.equal(loaded.reconstruct(data), model.reconstruct(data))

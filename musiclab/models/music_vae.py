@@ -148,11 +148,14 @@ def cpu() -> MusicVAEConfig:
     128 units, latent 32, one 256-unit decoder layer (about 0.55 M parameters; in trials a
     larger decoder learned faster per step than a larger encoder). The trade-off: a small beta
     (0.05, annealed fast, rate 0.999) and 32 free bits favour faithful reconstruction (the
-    latent keeps what it needs) over prior samples that look exactly like the data. No
-    scheduled sampling: on a CPU it costs about 1.5x per step (a step-by-step decoder loop).
+    latent keeps what it needs) over prior samples that look exactly like the data. Scheduled
+    sampling with a fast inverse-sigmoid schedule (k = 150: half the inputs are the decoder's own
+    samples by step ~750) closes the gap between teacher-forced and free-running accuracy, at
+    about 1.5x the cost of a teacher-forced step on a CPU.
     """
     return MusicVAEConfig(enc_size=128, enc_layers=1, z_size=32, dec_size=256, dec_layers=1,
-                          beta=0.05, beta_rate=0.999, free_bits=32.0, sampling_schedule="none")
+                          beta=0.05, beta_rate=0.999, free_bits=32.0,
+                          sampling_schedule="inverse_sigmoid", sampling_rate=150.0)
 
 
 PRESETS = {"small": small, "big": big, "hierarchical": hierarchical, "cpu": cpu}

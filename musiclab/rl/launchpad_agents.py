@@ -4,20 +4,30 @@ After "Reinforcement learning DJ" (C. Voss et al., Stanford CS234 project, 2018;
 github.com/CatalinVoss/music-morph). The tabular agents work on small launchpads through the
 environment's tables (:meth:`LaunchpadEnv.transition_table`, :meth:`LaunchpadEnv.reward_table`);
 the DQN works on any launchpad through :meth:`LaunchpadEnv.step`. Every function returns plain
-arrays and dataclasses, ready for plotting.
+arrays and dataclasses, ready for plotting. Policies (``env -> action``) drive episodes and the
+launchpad widget; :func:`save_agent` / :func:`load_agent` store trained DQNs, and :func:`main`
+is the training command that made the shipped ones.
 """
 from __future__ import annotations
 
+import argparse
 import copy
+import shlex
+import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from musiclab.errors import BadParameterError, check_choice, check_range
-from musiclab.rl.launchpad_env import MAX_TABLE_ENTRIES, LaunchpadEnv, LaunchpadState, check_int
+from musiclab.errors import (BadParameterError, MusiclabError, UnknownNameError, check_choice,
+                             check_range)
+from musiclab.rl.launchpad_env import (MAX_TABLE_ENTRIES, STARTS, LaunchpadEnv, LaunchpadState,
+                                      check_int)
 from musiclab.runtime import pick_device, seed_everything
 
 #: Q-functions :func:`train_dqn` can fit.
@@ -41,6 +51,7 @@ class TabularRun:
     recover_steps: np.ndarray  #: float ``[R]``: steps from each reset back to the ceiling (or nan)
     first_max_step: float  #: steps until the ceiling was first reached (nan: never)
     ceiling: float  #: the best reward any state has
+    visits: np.ndarray  #: int ``[num_states, num_actions]``: updates of each Q-value
 
 
 def _steps_to_reach(rewards: np.ndarray, ceiling: float) -> float:
@@ -64,6 +75,7 @@ def q_learning(env: LaunchpadEnv, *, steps: int = 3000, alpha: float = 0.5, gamm
     trans, rew = env.transition_table(), env.reward_table()
     rng = np.random.default_rng(seed)
     q = np.zeros(trans.shape)
+    visits = np.zeros(trans.shape, dtype=np.int64)
     rewards = np.empty(steps)
     state = env.state_index(env.start_state())
     for t in range(1, steps + 1):
@@ -74,6 +86,7 @@ def q_learning(env: LaunchpadEnv, *, steps: int = 3000, alpha: float = 0.5, gamm
         nxt = int(trans[state, action])
         rewards[t - 1] = rew[nxt]
         q[state, action] += alpha * (rew[nxt] + gamma * q[nxt].max() - q[state, action])
+        visits[state, action] += 1
         state = nxt
         if t % reset_every == 0:
             state = int(rng.integers(env.num_states))
@@ -81,7 +94,8 @@ def q_learning(env: LaunchpadEnv, *, steps: int = 3000, alpha: float = 0.5, gamm
     resets = np.arange(reset_every, steps, reset_every)
     recover = np.array([_steps_to_reach(rewards[r:min(r + reset_every, steps)], ceiling)
                         for r in resets])
-    return TabularRun(rewards, q, resets, recover, _steps_to_reach(rewards, ceiling), ceiling)
+    return TabularRun(rewards, q, resets, recover, _steps_to_reach(rewards, ceiling), ceiling,
+                      visits)
 
 
 # ----- MCMC exploration --------------------------------------------------------------------
@@ -245,11 +259,13 @@ class DQNConfig:
 
     @classmethod
     def fast(cls) -> DQNConfig:
-        """A short run for notebooks and tests (the defaults), about a minute on 2 CPU cores
-        with the MLP, meant for a small launchpad such as ``LaunchpadEnv.from_corpus(notes=8,
-        beats_log2=4, start="random", max_steps=16)``: 6000 steps, replay 6000, batches of 128
-        every 2 steps, learning rate 1e-3, gamma 0.9, epsilon 1 -> 0.05 over 3000 steps, target
-        update every 500 steps, 5 evaluation episodes every 500 steps; MLP 1024-512."""
+        """A short run for notebooks and tests (the defaults): about two minutes with the MLP on
+        one torch thread of a busy 2-core machine (the shipped ``launchpad_dqn_mlp`` took 111 s,
+        the linear one 22 s), meant for a small launchpad such as
+        ``LaunchpadEnv.from_corpus(notes=8, beats_log2=4, start="random", max_steps=16)``: 6000
+        steps, replay 6000, batches of 128 every 2 steps, learning rate 1e-3, gamma 0.9, epsilon
+        1 -> 0.05 over 3000 steps, target update every 500 steps, 5 evaluation episodes every 500
+        steps; MLP 1024-512."""
         return cls()
 
     def validate(self) -> DQNConfig:
@@ -325,23 +341,85 @@ def _greedy_action(network: nn.Module, env: LaunchpadEnv, device: torch.device) 
         return int(network(obs[None]).argmax(dim=1).item())
 
 
-def play_episode(env: LaunchpadEnv, network: nn.Module, *, epsilon: float = 0.0,
-                 seed: int = 0) -> Episode:
-    """Play one episode of ``env`` (reset with ``seed``) acting epsilon-greedily on ``network``."""
+# ----- policies: env -> action, for episodes and the launchpad widget ------------------------
+#: A policy reads ``env.state`` and returns an action index.
+Policy = Callable[[LaunchpadEnv], int]
+
+
+def q_network_policy(network: nn.Module) -> Policy:
+    """The greedy policy of a Q-network from :func:`make_q_network` (argmax of its Q-values)."""
+    device = next(network.parameters()).device
+    return lambda env: _greedy_action(network, env, device)
+
+
+def q_table_policy(q_table: np.ndarray) -> Policy:
+    """The greedy policy of a Q-table ``[num_states, num_actions]`` (:func:`q_learning`), for
+    the launchpad it was learned on; ties go to the lowest action index."""
+    q_table = np.asarray(q_table, dtype=float)
+    if q_table.ndim != 2:
+        raise BadParameterError(f"q_table must be [num_states, num_actions], got {q_table.shape}")
+
+    def policy(env: LaunchpadEnv) -> int:
+        if q_table.shape != (env.num_states, env.num_actions):
+            raise BadParameterError(f"q_table has shape {q_table.shape}; this launchpad needs "
+                                    f"({env.num_states}, {env.num_actions})")
+        return int(np.argmax(q_table[env.state_index(env.state)]))
+    return policy
+
+
+def lookahead_policy(env: LaunchpadEnv) -> int:
+    """A one-step lookahead policy (no learning): the action whose next state has the best
+    reward, the no-op when no action improves on the current reward; a reference for the DQN."""
+    rewards = env.rewards(env.render_bars(*env.successors(env.state)))
+    best = int(np.argmax(rewards))
+    return best if rewards[best] > env.reward() else env.num_actions - 1
+
+
+def steps_to_ceiling(env: LaunchpadEnv, policy: Policy, max_steps: int = 20) -> np.ndarray:
+    """From every state of a small launchpad, the steps ``policy`` needs to reach the reward
+    ceiling (0 when already there; nan when not within ``max_steps``): float ``[num_states]``.
+    Shows whether a frozen Q-table's greedy policy still finds its way back (notebook 06)."""
+    max_steps = check_int("max_steps", max_steps, 1)
+    rewards = env.reward_table()
+    ceiling = rewards.max()
+    out = np.full(env.num_states, np.nan)
+    saved = env.state
+    try:
+        for index in range(env.num_states):
+            env.state = env.state_from_index(index)
+            for step in range(max_steps + 1):
+                if rewards[env.state_index(env.state)] >= ceiling:
+                    out[index] = step
+                    break
+                env.state = env.apply(env.state, policy(env))
+    finally:
+        env.state = saved
+    return out
+
+
+def play_policy(env: LaunchpadEnv, policy: Policy, *, epsilon: float = 0.0,
+                seed: int = 0) -> Episode:
+    """Play one episode of ``env`` (reset with ``seed``): a uniformly random action with
+    probability ``epsilon``, else ``policy``'s (``epsilon = 1`` is the random policy)."""
     check_range("epsilon", epsilon, 0.0, 1.0)
     rng = np.random.default_rng(seed)
-    device = next(network.parameters()).device
     env.reset(seed=seed)
     actions, rewards, done = [], [], False
     while not done:
         if rng.random() < epsilon:
             action = int(rng.integers(env.num_actions))
         else:
-            action = _greedy_action(network, env, device)
+            action = policy(env)
         _, reward, done = env.step(action)
         actions.append(action)
         rewards.append(reward)
     return Episode(np.array(actions), np.array(rewards), env.state.copy())
+
+
+def play_episode(env: LaunchpadEnv, network: nn.Module, *, epsilon: float = 0.0,
+                 seed: int = 0) -> Episode:
+    """Play one episode of ``env`` (reset with ``seed``) acting epsilon-greedily on ``network``."""
+    return play_policy(env, q_network_policy(network), epsilon=epsilon, seed=seed)
 
 
 @dataclass
@@ -442,3 +520,137 @@ def _gradient_step(network, target, optimiser, replay: _Replay, env: LaunchpadEn
     nn.utils.clip_grad_norm_(network.parameters(), config.grad_clip)
     optimiser.step()
     return float(loss.item())
+
+
+# ----- shipped agents: save, load, and the training command --------------------------------------
+#: Checkpoint ``kind`` of a trained launchpad DQN.
+CHECKPOINT_KIND = "launchpad_dqn"
+_CURVES = ("episode_steps", "episode_rewards", "eval_steps", "eval_rewards", "eval_final_rewards",
+           "losses")
+
+
+@dataclass
+class LaunchpadAgent:
+    """A trained launchpad DQN as :func:`load_agent` returns it (notebook 06)."""
+
+    run: DQNRun  #: the training curves and the Q-network (``run.network``, eval mode, CPU)
+    config: DQNConfig  #: the training settings
+    env_settings: dict  #: :meth:`LaunchpadEnv.from_corpus` arguments of its launchpad
+    extra: dict  #: everything else stored: ``seed``, ``command``, ``seconds``, ``torch``
+
+    def make_env(self, quiet: bool = True) -> LaunchpadEnv:
+        """The launchpad the agent was trained on, rebuilt from the shipped bars."""
+        return LaunchpadEnv.from_corpus(**self.env_settings, quiet=quiet)
+
+    def policy(self) -> Policy:
+        """The agent's greedy policy (:func:`q_network_policy`)."""
+        return q_network_policy(self.run.network)
+
+
+def save_agent(path, run: DQNRun, env: LaunchpadEnv, config: DQNConfig,
+               extra: dict | None = None) -> Path:
+    """Write a :func:`train_dqn` result atomically: the Q-network's weights, ``config``, the
+    launchpad's settings (:meth:`LaunchpadEnv.settings`), the curves, and ``extra``."""
+    from musiclab.checkpoints import save_checkpoint
+
+    stored = {"q_function": run.q_function, "env": env.settings(), "ceiling": run.ceiling,
+              "observation_size": env.observation_size, "num_actions": env.num_actions,
+              "curves": {name: getattr(run, name).tolist() for name in _CURVES}}
+    return save_checkpoint(path, run.network.cpu(), config.validate(), {**(extra or {}), **stored},
+                           kind=CHECKPOINT_KIND)
+
+
+def load_agent(name_or_path) -> LaunchpadAgent:
+    """A trained launchpad DQN from a shipped name (``launchpad_dqn_mlp``, see
+    ``musiclab.checkpoints.SHIPPED``) or a checkpoint file, on the CPU (notebook 06)."""
+    from musiclab.checkpoints import (SHIPPED, CheckpointMismatchError, config_from_checkpoint,
+                                      load_checkpoint, load_weights, shipped_path)
+
+    is_name = isinstance(name_or_path, str) and name_or_path in SHIPPED
+    path = shipped_path(name_or_path) if is_name else Path(name_or_path)
+    if not is_name and not path.exists() and path.suffix == "" and len(path.parts) == 1:
+        agents = ", ".join(repr(n) for n in SHIPPED if n.startswith("launchpad_"))
+        raise UnknownNameError(f"{name_or_path!r} is neither a shipped launchpad agent (valid: "
+                               f"{agents or 'none shipped'}) nor a checkpoint file")
+    checkpoint = load_checkpoint(path, expected_kind=CHECKPOINT_KIND)
+    config = config_from_checkpoint(checkpoint, DQNConfig, path)
+    extra = dict(checkpoint["extra"])
+    try:
+        stored = {key: extra.pop(key) for key in ("q_function", "env", "ceiling",
+                                                  "observation_size", "num_actions", "curves")}
+        curves = {name: np.asarray(stored["curves"][name]) for name in _CURVES}
+        network = make_q_network(stored["observation_size"], stored["num_actions"],
+                                 stored["q_function"], tuple(config.mlp_hidden))
+    except (KeyError, MusiclabError) as error:
+        raise CheckpointMismatchError(f"{path}: not a complete launchpad agent: "
+                                      f"{type(error).__name__}: {error}") from None
+    load_weights(network, checkpoint, path)
+    run = DQNRun(stored["q_function"], curves["episode_steps"].astype(np.int64),
+                 curves["episode_rewards"], curves["eval_steps"].astype(np.int64),
+                 curves["eval_rewards"], curves["eval_final_rewards"], curves["losses"],
+                 float(stored["ceiling"]), network.eval())
+    return LaunchpadAgent(run, config, dict(stored["env"]), extra)
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options of the launchpad training command (``musiclab launchpad train``)."""
+    parser.add_argument("--q-function", default="mlp", choices=Q_FUNCTIONS,
+                        help="linear or mlp Q-function (default mlp)")
+    parser.add_argument("--preset", default="fast", choices=("fast", "paper"),
+                        help="DQNConfig preset (default fast)")
+    parser.add_argument("--steps", type=int, default=None, help="training steps (default: preset)")
+    parser.add_argument("--notes", type=int, default=8, help="launchpad rows (default 8)")
+    parser.add_argument("--beats-log2", type=int, default=4, help="B: 2^B steps a bar (default 4)")
+    parser.add_argument("--k", type=int, default=16, help="real target bars (default 16)")
+    parser.add_argument("--max-steps", type=int, default=16, help="actions an episode (default 16)")
+    parser.add_argument("--start", default="random", choices=STARTS,
+                        help="episode start state (default random)")
+    parser.add_argument("--env-seed", type=int, default=0, help="seed of the target bars")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the network and the agent")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (default 1: fastest for these small networks)")
+    parser.add_argument("--out", required=True, help="checkpoint file to write (.pt)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    return parser
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    """Train a DQN on a launchpad of the shipped bars and save it with :func:`save_agent`."""
+    config = DQNConfig.paper() if args.preset == "paper" else DQNConfig.fast()
+    if args.steps is not None:
+        config.steps = args.steps
+    config.validate()
+    torch.set_num_threads(check_int("threads", args.threads, 1))
+    env = LaunchpadEnv.from_corpus(notes=args.notes, beats_log2=args.beats_log2, k=args.k,
+                                   max_steps=args.max_steps, start=args.start,
+                                   seed=args.env_seed, quiet=args.quiet)
+    start = time.perf_counter()
+    run = train_dqn(env, config, q_function=args.q_function, seed=args.seed, quiet=args.quiet)
+    seconds = time.perf_counter() - start
+    out = save_agent(args.out, run, env, config,
+                     {"seed": args.seed, "command": getattr(args, "command_line", ""),
+                      "seconds": seconds, "torch": str(torch.__version__)})
+    print(f"{args.q_function} DQN on {env.notes} notes x {env.bar_steps} steps: evaluation reward "
+          f"{run.eval_rewards[0]:.1f} -> {run.eval_rewards[-1]:.1f} (ceiling {run.ceiling:.0f}), "
+          f"{seconds:.0f} s; wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m musiclab.rl.launchpad_agents train ...``: the training command on its own."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = argparse.ArgumentParser(prog="python -m musiclab.rl.launchpad_agents",
+                                     description="Train a launchpad DQN and save it.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    add_train_arguments(commands.add_parser("train", help="train a DQN and save a checkpoint"))
+    args = parser.parse_args(argv)
+    args.command_line = "python -m musiclab.rl.launchpad_agents " + shlex.join(argv)
+    try:
+        cmd_train(args)
+    except MusiclabError as error:
+        print(f"launchpad: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -118,6 +118,18 @@ def _row_table(basis: np.ndarray) -> np.ndarray:
     return table
 
 
+def _check_lowest(lowest, notes: int) -> int:
+    """The row of the full launchpad that row 0 of a launchpad of ``notes`` rows plays (default:
+    the middle rows, as :func:`shrink_bars`); 0 when ``notes`` passes the full launchpad."""
+    from musiclab.data.bars import NUM_PITCHES
+
+    if notes > NUM_PITCHES:
+        return check_int("lowest", 0 if lowest is None else lowest, 0, 0)
+    if lowest is None:
+        return (NUM_PITCHES - notes) // 2
+    return check_int("lowest", lowest, 0, NUM_PITCHES - notes)
+
+
 def shrink_bars(bars: np.ndarray, notes: int, beats_log2: int,
                 lowest: int | None = None) -> np.ndarray:
     """Bars for a smaller launchpad: rows ``lowest .. lowest + notes - 1`` (default: the middle
@@ -150,16 +162,21 @@ class LaunchpadEnv:
     ``bars``: real bars, bool ``[M, notes, 2^beats_log2]``; ``k`` of them (without replacement,
     drawn with ``seed``) are the reward's targets. Episodes start from the ``start`` state
     (``"empty"``: all buttons off, offsets 0; ``"random"``: uniform) and end after
-    ``max_steps`` actions.
+    ``max_steps`` actions. ``lowest`` is the row of the full 24-row launchpad (MIDI 47 up) that
+    row 0 plays, as in :func:`shrink_bars` (default: the middle rows); it places the notes in
+    :meth:`pitch` and :meth:`to_pretty_midi`.
     """
 
     def __init__(self, bars: np.ndarray, *, notes: int = 24, beats_log2: int = 6, k: int = 16,
-                 max_steps: int = 32, start: str = "empty", seed: int = 0):
+                 max_steps: int = 32, start: str = "empty", seed: int = 0,
+                 lowest: int | None = None):
         self.notes = check_int("notes", notes, 1, MAX_NOTES)
         self.beats_log2 = check_int("beats_log2", beats_log2, 1, MAX_BEATS_LOG2)
         self.max_steps = check_int("max_steps", max_steps, 1)
         self.start = check_choice("start", start, STARTS)
         self.bar_steps = 2 ** self.beats_log2
+        self.lowest = _check_lowest(lowest, self.notes)
+        self.seed = check_int("seed", seed, 0)
         corpus = _as_bars(bars, self.notes, self.bar_steps)
         k = check_int("k", k, 1, corpus.shape[0])
         self.target_indices = np.sort(
@@ -177,16 +194,26 @@ class LaunchpadEnv:
 
     @classmethod
     def from_corpus(cls, *, notes: int = 24, beats_log2: int = 6, k: int = 16, max_steps: int = 32,
-                    start: str = "empty", seed: int = 0, quiet: bool = False) -> LaunchpadEnv:
+                    start: str = "empty", seed: int = 0, lowest: int | None = None,
+                    quiet: bool = False) -> LaunchpadEnv:
         """The environment on the real bars of :func:`musiclab.data.bars.load_launchpad_bars`
-        (24 notes x 64 steps; smaller launchpads use :func:`shrink_bars`) (notebook 06)."""
+        (24 notes x 64 steps; smaller launchpads use :func:`shrink_bars` on rows ``lowest ..
+        lowest + notes - 1``) (notebook 06)."""
         from musiclab.data.bars import load_launchpad_bars
 
         bars = load_launchpad_bars(quiet=quiet)
+        lowest = _check_lowest(lowest, notes)
         if (notes, 2 ** beats_log2) != bars.shape[1:]:
-            bars = shrink_bars(bars, notes, beats_log2)
-        return cls(bars, notes=notes, beats_log2=beats_log2, k=k,
-                   max_steps=max_steps, start=start, seed=seed)
+            bars = shrink_bars(bars, notes, beats_log2, lowest)
+        return cls(bars, notes=notes, beats_log2=beats_log2, k=k, max_steps=max_steps,
+                   start=start, seed=seed, lowest=lowest)
+
+    def settings(self) -> dict:
+        """The keyword arguments of :meth:`from_corpus` that rebuild this launchpad (shipped
+        agents store them)."""
+        return {"notes": self.notes, "beats_log2": self.beats_log2, "k": len(self.targets),
+                "max_steps": self.max_steps, "start": self.start, "seed": self.seed,
+                "lowest": self.lowest}
 
     # ----- actions ---------------------------------------------------------------------------
     @property
@@ -228,6 +255,43 @@ class LaunchpadEnv:
             new.offsets[move.note] = (new.offsets[move.note] + 2 ** move.k) % self.bar_steps
         return new
 
+    def apply_batch(self, toggles: np.ndarray, offsets: np.ndarray,
+                    actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`apply` for many states at once: toggles bool ``[M, N, B + 1]``, offsets
+        ``[M, N]``, actions int ``[M]`` -> new (toggles, offsets); the inputs are left untouched."""
+        actions = np.asarray(actions, dtype=np.int64)
+        if actions.shape != (len(toggles),) or (len(actions) and (
+                actions.min() < 0 or actions.max() >= self.num_actions)):
+            raise BadParameterError(f"actions must be {len(toggles)} integers in "
+                                    f"[0, {self.num_actions - 1}], got {actions!r}")
+        toggles, offsets = toggles.copy(), offsets.astype(np.int64)
+        note, slot = np.divmod(actions, 2 * self.beats_log2 + 1)
+        moved = actions < self.num_actions - 1
+        flip = moved & (slot <= self.beats_log2)
+        rows = np.flatnonzero(flip)
+        toggles[rows, note[rows], slot[rows]] ^= True
+        rows = np.flatnonzero(moved & ~flip)
+        step = 2 ** (slot[rows] - self.beats_log2 - 1)
+        offsets[rows, note[rows]] = (offsets[rows, note[rows]] + step) % self.bar_steps
+        return toggles, offsets
+
+    def successors(self, state: LaunchpadState) -> tuple[np.ndarray, np.ndarray]:
+        """The state after each action: toggles ``[A, N, B + 1]``, offsets ``[A, N]`` (row ``a``
+        is :meth:`apply` of action ``a``)."""
+        count = self.num_actions
+        return self.apply_batch(np.repeat(state.toggles[None], count, axis=0),
+                                np.repeat(state.offsets[None], count, axis=0), np.arange(count))
+
+    def describe_action(self, action: int) -> str:
+        """The action in words: ``"toggle basis 2 of C4"``, ``"shift E4 by +4"``, ``"no-op"``."""
+        move = self.decode_action(action)
+        if move.kind == "noop":
+            return "no-op"
+        name = self.pitch_name(move.note)
+        if move.kind == "toggle":
+            return f"toggle basis {move.k} of {name}"
+        return f"shift {name} by +{2 ** move.k}"
+
     # ----- states ----------------------------------------------------------------------------
     def start_state(self) -> LaunchpadState:
         """A fresh start state: all off (``start="empty"``) or uniform (``"random"``)."""
@@ -254,6 +318,18 @@ class LaunchpadEnv:
             raise BadParameterError(f"offsets must be integers in [0, {self.bar_steps - 1}], "
                                     f"got {offsets.tolist()}")
         return LaunchpadState(np.asarray(state.toggles, dtype=bool), offsets.astype(np.int64))
+
+    def transposed(self, state: LaunchpadState, rows: int) -> LaunchpadState:
+        """``state`` moved ``rows`` notes up (down when negative): each note takes the buttons of
+        the note ``rows`` below it; notes pushed off the launchpad are lost, new ones start empty
+        (a key change that the agent must recover from, notebook 06)."""
+        rows = check_int("rows", rows, -self.notes, self.notes)
+        toggles = np.zeros_like(state.toggles)
+        offsets = np.zeros_like(state.offsets)
+        src = slice(max(0, -rows), self.notes - max(0, rows))
+        dst = slice(max(0, rows), self.notes - max(0, -rows))
+        toggles[dst], offsets[dst] = state.toggles[src], state.offsets[src]
+        return LaunchpadState(toggles, offsets)
 
     def reset(self, seed: int | None = None, state: LaunchpadState | None = None) -> np.ndarray:
         """Start an episode (from ``state`` if given); ``seed`` reseeds random starts. Returns
@@ -333,13 +409,49 @@ class LaunchpadEnv:
             best = np.minimum(best, dist.min(axis=0))
         return 0.0 - float(np.rint(best.reshape(len(self.targets), self.notes).sum(axis=1).min()))
 
+    def nearest_target(self, state: LaunchpadState | None = None) -> tuple[int, int]:
+        """``(i, d)``: the target bar ``self.targets[i]`` closest to the bar of ``state``
+        (default: the current one) and its Hamming distance ``d`` (so the reward is ``-d``)."""
+        dist = self.distances(self.bar(state)[None])[0]
+        best = int(np.argmin(dist))
+        return best, int(dist[best])
+
+    def pitch(self, note: int) -> int:
+        """MIDI pitch of row ``note``: ``47 + lowest + note`` (rows of the full launchpad)."""
+        from musiclab.data.bars import LOW_PITCH
+
+        return LOW_PITCH + self.lowest + check_int("note", note, 0, self.notes - 1)
+
+    def pitch_name(self, note: int) -> str:
+        """Name of the pitch of row ``note``, such as ``"C4"``."""
+        import pretty_midi
+
+        return pretty_midi.note_number_to_name(self.pitch(note))
+
+    def full_size_bar(self, bar: np.ndarray) -> np.ndarray:
+        """A bar of this launchpad ``[N, 2^B]`` placed on the full launchpad ``[24, 64]``: rows
+        from ``lowest``, each step's onset at the start of the 64ths it covers (the inverse of
+        :func:`shrink_bars` for onsets on the coarse grid)."""
+        from musiclab.data.bars import BAR_STEPS, NUM_PITCHES
+
+        bar = np.asarray(bar, dtype=bool)
+        if bar.shape != (self.notes, self.bar_steps):
+            raise BadParameterError(f"bar must have shape ({self.notes}, {self.bar_steps}), "
+                                    f"got {bar.shape}")
+        if self.notes > NUM_PITCHES or self.bar_steps > BAR_STEPS:
+            raise BadParameterError(f"a launchpad of {self.notes} notes x {self.bar_steps} steps "
+                                    f"does not fit the {NUM_PITCHES} x {BAR_STEPS} launchpad")
+        full = np.zeros((NUM_PITCHES, BAR_STEPS), dtype=bool)
+        full[self.lowest:self.lowest + self.notes, ::BAR_STEPS // self.bar_steps] = bar
+        return full
+
     def to_pretty_midi(self, state: LaunchpadState | None = None, **kwargs):
         """The bar of ``state`` (default: the current one) as a PrettyMIDI, via
-        :func:`musiclab.data.bars.bar_to_pretty_midi` (``kwargs`` go there: ``tempo_bpm``,
-        ``program``); full-size launchpads (24 notes x 64 steps) only."""
+        :meth:`full_size_bar` and :func:`musiclab.data.bars.bar_to_pretty_midi` (``kwargs`` go
+        there: ``tempo_bpm``, ``program``) (notebook 06 and its launchpad widget)."""
         from musiclab.data.bars import bar_to_pretty_midi
 
-        return bar_to_pretty_midi(self.bar(state), **kwargs)
+        return bar_to_pretty_midi(self.full_size_bar(self.bar(state)), **kwargs)
 
     # ----- tabular view (small launchpads only) ----------------------------------------------
     @property

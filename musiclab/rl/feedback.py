@@ -1,0 +1,387 @@
+"""Feedback → reward → personalisation: the loop of the therapy session (notebook 07).
+
+1. A piece plays; the listener reacts at any moment ("more like this" +1 / "less like this" −1, or a
+   calm-o-meter reading 0..1). :func:`record_feedback` maps the playback time to the 16th-note step
+   it refers to (``step = ⌊seconds · tempo / 60 · 4⌋``) and stores the event in the
+   :class:`~musiclab.profiles.ProfileStore`.
+2. The :class:`~musiclab.rl.preference.PreferenceModel` learns from the window of music before each
+   reaction (:meth:`Personaliser.observe`).
+3. Its reward joins the RL Tuner's: for every step of a composition
+
+       r(s, a) = log p(a | s) + r_MT(a, s) / c + weight · r_pref(s, a)
+
+   (r_pref enters the tuner as one more rule of weight ``weight · c``, which the tuner divides by c),
+   and :meth:`Personaliser.personalise` re-tunes the Q-network for a few hundred compositions,
+   warm-started from its current weights, so the next piece reflects the listener. Repeat forever.
+4. :meth:`Personaliser.save` / :meth:`Personaliser.restore` keep the tuned Q-network and the
+   preference model per profile.
+
+:func:`simulate_session` runs the whole loop with a :class:`~musiclab.rl.preference.SimulatedListener`
+(headless notebooks, tests, ``bench/personalisation.py``).
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from musiclab.data.melody import STEPS_PER_QUARTER
+from musiclab.errors import BadParameterError, check_range
+from musiclab.profiles import FEEDBACK_KINDS, FeedbackEvent, Profile, ProfileStore
+from musiclab.rl.preference import (NUM_FEATURES, WINDOW_STEPS, FeatureScale, PreferenceModel, PreferenceRule,
+                                    SimulatedListener, all_window_features, feedback_target, window_features)
+from musiclab.rl.q_network import QNetwork, target_network
+from musiclab.rl.replay import EpisodeReplay
+from musiclab.rl.rules import RuleSet, rl_tuner_rules
+from musiclab.rl.tuner import Tuner, compose, preset
+
+
+def seconds_to_step(seconds: float, tempo_bpm: float, length: int | None = None) -> int:
+    """The 16th-note step sounding ``seconds`` after the start at ``tempo_bpm`` quarter notes per minute:
+    ⌊seconds · tempo / 60 · 4⌋, clipped to the last step when ``length`` (steps) is given."""
+    check_range("seconds", seconds, 0.0)
+    check_range("tempo_bpm", tempo_bpm, 0.0, low_open=True)
+    step = int(math.floor(float(seconds) * float(tempo_bpm) / 60.0 * STEPS_PER_QUARTER + 1e-9))
+    return step if length is None else min(step, int(length) - 1)
+
+
+def record_feedback(store: ProfileStore, profile: Profile, piece_id: int, seconds: float, value: float,
+                    tempo_bpm: float, kind: str = "more_less", length: int | None = None,
+                    at=None) -> FeedbackEvent:
+    """Store a reaction given ``seconds`` into the playback of piece ``piece_id`` (played at
+    ``tempo_bpm``) at the step it refers to (clipped to ``length`` steps); ``at``: when (default now).
+
+    The store raises UnknownPieceError for a piece this profile does not have. Notebook 07.
+    """
+    step = seconds_to_step(seconds, tempo_bpm, length)
+    return store.add_feedback(profile, piece_id, step, value, kind, unit="step", at=at)
+
+
+@dataclass
+class PersonaliserConfig:
+    """How a listener's generator is personalised. Presets: ``PRESETS`` (``personaliser_preset``)."""
+
+    weight: float = 30.0
+    """Weight of r_pref in r = log p + r_MT / c + weight · r_pref."""
+    window: int = WINDOW_STEPS
+    """Steps of music (ending at the reaction) that a feedback event refers to."""
+    episodes: int = 128
+    """Compositions played per personalisation round."""
+    batch_size: int = 64
+    """Compositions played in parallel while tuning."""
+    train_every: int = 2
+    """One update (a minibatch of 32 compositions) per this many compositions played."""
+    lr: float = 3e-4
+    """Adam learning rate of the re-tuning (small: each round nudges the network)."""
+    temperature: float = 0.7
+    """Boltzmann exploration temperature while re-tuning (fixed)."""
+    candidates: int = 8
+    """Pieces composed per "next piece"; the one the preference model likes best is played."""
+    epsilon: float = 0.1
+    """ε when composing (a random step is a sample of the Note-RNN), for variety between pieces."""
+    length: int = 32
+    """Steps (16ths) per piece."""
+    c: float | None = None
+    """c of r_MT / c (None: the Q-network's own default c)."""
+    l2: float = 1.0
+    """L2 prior of the preference model."""
+    scale_pieces: int = 256
+    """Pieces of the starting network that standardise the features."""
+    seed: int = 0
+    """Seeds the re-tuning (exploration, replay) and the feature scale's pieces."""
+    num_threads: int | None = 1
+    """torch CPU threads while re-tuning (1 is fastest on a small shared CPU)."""
+
+    def __post_init__(self) -> None:
+        check_range("weight", self.weight, 0.0)
+        for name in ("window", "episodes", "batch_size", "train_every", "candidates", "length", "scale_pieces"):
+            check_range(name, getattr(self, name), 1)
+        check_range("lr", self.lr, 0.0, low_open=True)
+        check_range("temperature", self.temperature, 0.0, low_open=True)
+        check_range("epsilon", self.epsilon, 0.0, 1.0)
+        if self.c is not None:
+            check_range("c", self.c, 0.0, low_open=True)
+        check_range("l2", self.l2, 0.0, low_open=True)
+
+
+def fast(**overrides) -> PersonaliserConfig:
+    """Quick rounds for notebooks, tests and the benchmark: 128 compositions and 64 updates per
+    round (about 3-4 s on a loaded 2-core CPU), r_pref at weight 30, best of 8 candidates. Not from a paper: tuned on
+    ``bench/personalisation.py`` (README figures)."""
+    return PersonaliserConfig(**overrides)
+
+
+def gentle(**overrides) -> PersonaliserConfig:
+    """Smaller steps: r_pref at weight 10, no choice among candidates, so the music changes only
+    through re-tuning and stays closer to the RL Tuner's (Jaques et al. 2017, c as tuned). Not from
+    a paper."""
+    return PersonaliserConfig(**{"weight": 10.0, "candidates": 1, **overrides})
+
+
+#: Named personaliser presets.
+PRESETS = {"fast": fast, "gentle": gentle}
+
+
+def personaliser_preset(name: str, **overrides) -> PersonaliserConfig:
+    """The PersonaliserConfig preset ``name`` (see ``PRESETS``) with fields overridden."""
+    if name not in PRESETS:
+        raise BadParameterError(f"personaliser preset must be one of {', '.join(PRESETS)}, got {name!r}")
+    return PRESETS[name](**overrides)
+
+
+@dataclass
+class RoundReport:
+    """One personalisation round."""
+
+    round: int
+    """1 for the first round, then 2, 3, ..."""
+    seconds: float
+    """Wall time of the round."""
+    episodes: int
+    """Compositions played in it."""
+    updates: int
+    """Q-network updates in it."""
+    log_p: float
+    """Mean log p(a | s) per step of its compositions."""
+    rules_and_preference: float
+    """Mean (r_MT + weight·c·r_pref) / c per step of its compositions (the tuner's rule part)."""
+    examples: int
+    """Feedback examples the preference model had learned from."""
+
+
+class Personaliser:
+    """One listener's generator: a tuned Q-network, re-tuned toward their feedback (notebook 07).
+
+    ``q_net``: the starting network (e.g. ``load_q_network('rl_tuner_dqn')``; it is copied, never
+    changed). ``scale``: the feature standardisation (default: fitted on ``config.scale_pieces``
+    pieces of ``q_net``). Compose with :meth:`compose_piece`, learn with :meth:`observe`, re-tune
+    with :meth:`personalise`.
+    """
+
+    def __init__(self, q_net: QNetwork, config: PersonaliserConfig | None = None,
+                 scale: FeatureScale | None = None) -> None:
+        if not isinstance(q_net, QNetwork):
+            raise BadParameterError(f"q_net must be a tuned QNetwork (load_q_network), got {type(q_net).__name__}")
+        self.config = config = config if config is not None else PersonaliserConfig()
+        conditioned = q_net.c_encoder is not None
+        self.c = float(config.c if config.c is not None else q_net.config.c)
+        if not conditioned and self.c != q_net.config.c:
+            raise BadParameterError(f"this Q-network was tuned at c={q_net.config.c} only; use c=None")
+        self.scale = scale if scale is not None else FeatureScale.fit(
+            compose(q_net, config.scale_pieces, config.length, c=self.c, epsilon=config.epsilon,
+                    seed=config.seed), config.window)
+        self.preference = PreferenceModel(l2=config.l2)
+        self.rules = RuleSet("rl_tuner+preference", {
+            **rl_tuner_rules(config.length).rules,
+            "preference": (PreferenceRule(self.preference, self.scale, config.window), config.weight * self.c)},
+            num_steps=config.length)
+        tuner_config = preset(
+            "fast", algorithm=q_net.config.algorithm, c=self.c, c_range=(self.c, self.c) if conditioned else None,
+            episodes=config.episodes, length=config.length, batch_size=config.batch_size,
+            memory=config.episodes * config.length, train_every=config.train_every, lr=config.lr,
+            temperature_start=config.temperature, temperature=config.temperature, anneal_fraction=0.0,
+            seed=config.seed, num_threads=config.num_threads)
+        base_model = copy.deepcopy(q_net.prior).requires_grad_(True)
+        self.tuner = Tuner(base_model, tuner_config, self.rules)
+        self.tuner.q_net.load_state_dict(q_net.state_dict())
+        self.tuner.target = target_network(self.tuner.q_net)
+        self.rounds: list[RoundReport] = []
+
+    @property
+    def q_net(self) -> QNetwork:
+        """The listener's current Q-network."""
+        return self.tuner.q_net
+
+    def piece_scores(self, pieces) -> np.ndarray:
+        """Mean P(like) of the preference model over the full windows of each piece: [N, T] → [N]."""
+        features = all_window_features(pieces, self.config.window)[:, min(self.config.window, self.config.length) - 1:]
+        return self.preference.probability(self.scale(features)).mean(axis=1)
+
+    def compose_piece(self, seed: int) -> np.ndarray:
+        """The next piece: ``candidates`` pieces composed ε-greedily (seeded), the one the preference
+        model likes best: np.int64 [length]."""
+        cfg = self.config
+        pieces = compose(self.q_net, cfg.candidates, cfg.length, c=self.c, epsilon=cfg.epsilon, seed=seed).numpy()
+        return pieces[int(np.argmax(self.piece_scores(pieces)))] if cfg.candidates > 1 else pieces[0]
+
+    def observe(self, piece, position: int, value: float, kind: str = "more_less") -> None:
+        """Learn from one reaction ``value`` (of ``kind``) at step ``position`` of ``piece`` [T]."""
+        z = self.scale(window_features(piece, int(position), self.config.window))[0]
+        self.preference.observe(z, feedback_target(value, kind))
+
+    def learn_from_store(self, store: ProfileStore, profile: Profile) -> int:
+        """Rebuild the preference model from every stored feedback event (step positions) on the
+        profile's stored pieces; returns how many examples it learned from."""
+        self.preference.inputs.clear()
+        self.preference.targets.clear()
+        pieces = {}
+        for event in store.feedback(profile):
+            if event.unit != "step":
+                continue
+            if event.piece_id not in pieces:
+                pieces[event.piece_id] = store.piece(profile, event.piece_id).events
+            piece = pieces[event.piece_id]
+            if piece is None or piece.ndim != 1 or event.position >= len(piece):
+                continue
+            z = self.scale(window_features(piece, int(event.position), self.config.window))[0]
+            self.preference.inputs.append(z)
+            self.preference.targets.append(feedback_target(event.value, event.kind))
+        self.preference.fit()
+        return self.preference.count
+
+    def personalise(self) -> RoundReport | None:
+        """One round: re-tune the Q-network for ``episodes`` compositions on
+        log p + r_MT / c + weight · r_pref, warm-started from its current weights (fresh replay,
+        since the reward changed). None (nothing done) before the first feedback."""
+        if self.preference.count == 0:
+            return None
+        tuner, cfg = self.tuner, self.config
+        start_updates, start_rounds = tuner.updates, len(tuner.history.episodes)
+        tuner.replay = EpisodeReplay(tuner.config.memory, cfg.length)
+        tuner.config.episodes = tuner.episodes_played + cfg.episodes
+        started = time.perf_counter()
+        tuner.run(quiet=True)
+        history = tuner.history
+        report = RoundReport(round=len(self.rounds) + 1, seconds=time.perf_counter() - started,
+                             episodes=cfg.episodes, updates=tuner.updates - start_updates,
+                             log_p=float(np.mean(history.log_p_reward[start_rounds:])),
+                             rules_and_preference=float(np.mean(history.rule_reward[start_rounds:])),
+                             examples=self.preference.count)
+        self.rounds.append(report)
+        return report
+
+    def state_dict(self) -> dict:
+        """Everything to restore this listener's generator: the Q-network ('q_net.*'), the preference
+        model and its examples ('preference.*'), the feature scale ('scale.*'), as tensors."""
+        state = {f"q_net.{k}": v.detach().cpu().clone() for k, v in self.q_net.state_dict().items()}
+        inputs = np.asarray(self.preference.inputs, dtype=np.float64).reshape(-1, NUM_FEATURES)
+        state.update({
+            "preference.weights": torch.from_numpy(self.preference.weights.copy()),
+            "preference.bias": torch.tensor(self.preference.bias, dtype=torch.float64),
+            "preference.inputs": torch.from_numpy(inputs),
+            "preference.targets": torch.tensor(self.preference.targets, dtype=torch.float64),
+            "scale.mean": torch.from_numpy(self.scale.mean.copy()),
+            "scale.std": torch.from_numpy(self.scale.std.copy()),
+        })
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore from :meth:`state_dict` (a BadParameterError names a missing or mismatched part)."""
+        needed = ("preference.weights", "preference.bias", "preference.inputs", "preference.targets",
+                  "scale.mean", "scale.std")
+        missing = [key for key in needed if key not in state]
+        if missing:
+            raise BadParameterError(f"personaliser state lacks {', '.join(missing)}")
+        q_state = {k[len("q_net."):]: v for k, v in state.items() if k.startswith("q_net.")}
+        try:
+            self.q_net.load_state_dict(q_state)
+        except RuntimeError as error:
+            raise BadParameterError(f"the saved Q-network does not fit this one: {error}") from None
+        self.tuner.target = target_network(self.q_net)
+        scale = FeatureScale(state["scale.mean"].numpy(), state["scale.std"].numpy())
+        self.scale.mean, self.scale.std = scale.mean, scale.std
+        self.preference.weights = state["preference.weights"].numpy().astype(np.float64).copy()
+        self.preference.bias = float(state["preference.bias"])
+        self.preference.inputs[:] = list(state["preference.inputs"].numpy().astype(np.float64))
+        self.preference.targets[:] = [float(t) for t in state["preference.targets"].tolist()]
+
+    def save(self, store: ProfileStore, profile: Profile) -> int:
+        """Store this generator as ``profile``'s model state; returns the new version number."""
+        return store.save_model_state(profile, self.state_dict())
+
+    def restore(self, store: ProfileStore, profile: Profile) -> bool:
+        """Load ``profile``'s saved generator if there is one; True when it was restored."""
+        state = store.load_model_state(profile)
+        if state is None:
+            return False
+        self.load_state_dict(state)
+        return True
+
+
+@dataclass
+class SessionHistory:
+    """What happened in a therapy session: per piece its events, reactions and satisfaction."""
+
+    pieces: list = field(default_factory=list)
+    """The pieces played, np.int64 [T] each."""
+    positions: list = field(default_factory=list)
+    """Per piece, the steps reacted to."""
+    values: list = field(default_factory=list)
+    """Per piece, the feedback values given."""
+    satisfaction: list = field(default_factory=list)
+    """Per piece: share of positive reactions ('more_less') or mean calm reading ('calm')."""
+    rounds: list = field(default_factory=list)
+    """RoundReport of each personalisation round."""
+    kind: str = "more_less"
+    """The feedback kind."""
+
+    def feedback_values(self) -> np.ndarray:
+        """Every feedback value in the order given: float64 [events]."""
+        return np.concatenate([np.asarray(v, dtype=np.float64) for v in self.values]) if self.values else np.zeros(0)
+
+    def positive_share(self, start: int, stop: int) -> float:
+        """Share of liking reactions (> 0 for 'more_less', > 0.5 for 'calm') among events start..stop−1."""
+        values = self.feedback_values()[start:stop]
+        if values.size == 0:
+            return float("nan")
+        return float(np.mean(values > (0.0 if self.kind == "more_less" else 0.5)))
+
+    def to_dict(self) -> dict:
+        """Plain data (lists) for JSON."""
+        return {"pieces": [p.tolist() for p in self.pieces], "positions": [list(map(int, p)) for p in self.positions],
+                "values": [list(map(float, v)) for v in self.values], "satisfaction": list(self.satisfaction),
+                "rounds": [asdict(r) for r in self.rounds], "kind": self.kind}
+
+
+def satisfaction_of(values, kind: str = "more_less") -> float:
+    """Satisfaction with one piece: share of +feedback ('more_less') or the mean reading ('calm')."""
+    values = np.asarray(values, dtype=np.float64)
+    if kind not in FEEDBACK_KINDS:
+        raise BadParameterError(f"kind must be one of {', '.join(FEEDBACK_KINDS)}, got {kind!r}")
+    if values.size == 0:
+        return float("nan")
+    return float(np.mean(values > 0)) if kind == "more_less" else float(values.mean())
+
+
+def simulate_session(personaliser: Personaliser, listener: SimulatedListener, pieces: int = 8,
+                     reactions: int = 4, seed: int = 0, tempo_bpm: float = 72.0,
+                     store: ProfileStore | None = None, profile: Profile | None = None,
+                     quiet: bool = False) -> SessionHistory:
+    """A whole session with a simulated listener: compose, listen (``reactions`` feedback events at
+    random moments of each piece, played at ``tempo_bpm``), learn, re-tune; ``pieces`` times.
+
+    With ``store`` and ``profile`` every piece and reaction is stored as in a live session. Same
+    seed, same session. Notebook 07, ``bench/personalisation.py``.
+    """
+    check_range("pieces", pieces, 1)
+    check_range("reactions", reactions, 1)
+    if (store is None) != (profile is None):
+        raise BadParameterError("give both store and profile, or neither")
+    rng = np.random.default_rng(seed)
+    cfg = personaliser.config
+    step_seconds = 60.0 / tempo_bpm / STEPS_PER_QUARTER
+    history = SessionHistory(kind=listener.kind)
+    for number in tqdm(range(pieces), desc="session", unit="piece", disable=quiet, leave=False):
+        piece = personaliser.compose_piece(seed=seed * 100_003 + number)
+        piece_id = store.add_piece(profile, piece, {"seed": seed, "piece": number, "tempo": tempo_bpm,
+                                                     "c": personaliser.c}) if store is not None else None
+        moments = np.sort(rng.uniform(0, cfg.length * step_seconds, reactions))
+        positions = np.array([seconds_to_step(s, tempo_bpm, cfg.length) for s in moments])
+        values = listener.react(piece, positions, rng)
+        for moment, position, value in zip(moments, positions, values):
+            if store is not None:
+                record_feedback(store, profile, piece_id, float(moment), float(value), tempo_bpm,
+                                listener.kind, cfg.length)
+            personaliser.observe(piece, int(position), float(value), listener.kind)
+        history.pieces.append(piece)
+        history.positions.append(positions)
+        history.values.append(values)
+        history.satisfaction.append(satisfaction_of(values, listener.kind))
+        if number < pieces - 1:
+            history.rounds.append(personaliser.personalise())
+    return history

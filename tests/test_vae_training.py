@@ -1,0 +1,137 @@
+"""Training the shipped MusicVAE, the interpolation-quality measures and the VAE figures (notebook 04)."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+
+from musiclab import plots
+from musiclab.checkpoints import SHIPPED, load_checkpoint, load_model
+from musiclab.errors import BadParameterError, UnknownNameError
+from musiclab.models.music_vae import MusicVAE, preset
+from musiclab.models.vae_training import (
+    WINDOW, command_line, in_key_share, main, note_space_blend, step_change, train_music_vae,
+)
+
+C4, CS4 = 60 - 46, 61 - 46  # onset events of C4 (in C major) and C#4 (not)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A 4-step training run on 128 Essen windows, saved as a checkpoint."""
+    path = tmp_path_factory.mktemp("vae") / "tiny.pt"
+    torch.manual_seed(0)
+    model, figures = train_music_vae("cpu", steps=4, seed=0, out_path=path, quiet=True,
+                                     max_train_windows=128, eval_windows=32, eval_every=2)
+    return path, model, figures
+
+
+@pytest.mark.slow
+def test_a_tiny_run_writes_a_loadable_checkpoint_with_its_command(tiny_run):
+    path, model, figures = tiny_run
+    loaded = load_model(path, device="cpu")
+    assert isinstance(loaded, MusicVAE) and loaded.config == preset("cpu")
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, loaded.state_dict()[name]), name
+    extra = load_checkpoint(path)["extra"]
+    assert extra["command"] == command_line("cpu", 4, 0, path)
+    assert extra["command"].startswith("python -m musiclab.models.vae_training --preset cpu --steps 4")
+    assert extra["steps"] == 4 and extra["train_windows"] == 128 and extra["eval_windows"] == 32
+    assert len(extra["train_loss"]) == 4 and extra["valid_steps"] == [2, 4]
+
+
+@pytest.mark.slow
+def test_a_tiny_run_reports_held_out_figures_in_their_units(tiny_run):
+    _, _, figures = tiny_run
+    assert 0.0 <= figures["test_reconstruction_accuracy"] <= 1.0
+    assert 0.0 <= figures["test_teacher_forced_accuracy"] <= 1.0
+    assert figures["test_kl_bits"] >= 0.0
+    assert figures["test_recon_nats"] > 0.0
+    assert figures["train_seconds"] > 0.0
+    assert figures["train_loss"][-1] < figures["train_loss"][0]  # 4 Adam steps already lower the loss
+
+
+def test_training_rejects_a_bad_preset_or_step_count():
+    with pytest.raises(UnknownNameError, match="small"):
+        train_music_vae("huge", steps=1, quiet=True)
+    with pytest.raises(BadParameterError, match="steps"):
+        train_music_vae("cpu", steps=0, quiet=True)
+
+
+def test_the_command_line_requires_an_output_file():
+    with pytest.raises(SystemExit):
+        main(["--preset", "cpu", "--steps", "1"])
+
+
+def test_the_shipped_checkpoint_is_registered_with_its_reproducing_command():
+    entry = SHIPPED["music_vae_cpu"]
+    assert entry.file == "music_vae_cpu.pt"
+    assert entry.command.startswith("python -m musiclab.models.vae_training --preset cpu")
+    assert "--out data/checkpoints/music_vae_cpu.pt" in entry.command
+
+
+def test_in_key_share_counts_onsets_in_c_major_only():
+    melody = np.array([C4, 1, 1, CS4, 0, C4 + 2, 1, 0])  # C4, C#4, D4; holds and rests ignored
+    assert in_key_share(melody) == pytest.approx(2 / 3)
+    assert np.isnan(in_key_share(np.array([0, 1, 1, 0])))
+    with pytest.raises(BadParameterError, match="0..37"):
+        in_key_share(np.array([40]))
+
+
+def test_step_change_is_the_mean_share_of_differing_steps_between_neighbours():
+    path = np.array([[2, 1, 1, 1], [2, 1, 1, 3], [5, 1, 1, 3]])
+    assert step_change(path) == pytest.approx((1 / 4 + 1 / 4) / 2)
+    with pytest.raises(BadParameterError, match="at least 2"):
+        step_change(path[:1])
+
+
+@pytest.mark.parametrize("mode", ["random", "splice"])
+def test_note_space_blend_goes_from_a_to_b_and_repeats_with_its_seed(mode):
+    a, b = np.full(WINDOW, C4), np.full(WINDOW, C4 + 4)
+    path = note_space_blend(a, b, 5, mode=mode, seed=3)
+    assert path.shape == (5, WINDOW) and path.dtype == np.int64
+    assert np.array_equal(path[0], a) and np.array_equal(path[-1], b)
+    from_b = (path == b).mean(axis=1)
+    assert np.all(np.diff(from_b) >= 0) if mode == "splice" else 0.0 < from_b[2] < 1.0
+    assert np.array_equal(path, note_space_blend(a, b, 5, mode=mode, seed=3))
+
+
+def test_note_space_blend_rejects_unequal_melodies_and_unknown_modes():
+    with pytest.raises(BadParameterError, match="equal length"):
+        note_space_blend(np.ones(32), np.ones(16), 3)
+    with pytest.raises(UnknownNameError, match="splice"):
+        note_space_blend(np.ones(32), np.ones(32), 3, mode="fade")
+
+
+def test_interpolation_grid_draws_one_roll_per_path_step_on_a_shared_range():
+    held = np.ones(WINDOW, dtype=np.int64)  # one whole-window note per melody
+    path = np.stack([np.r_[pitch, held[1:]] for pitch in (C4, C4 + 12, C4 + 7)])
+    axes = plots.interpolation_grid(path, ncols=2, title="path")
+    assert len(axes) == 3
+    assert [ax.get_title(loc="left") for ax in axes] == ["0: A", "1: 0.50", "2: B"]
+    assert len({ax.get_ylim() for ax in axes}) == 1
+    assert all(len([p for p in ax.patches if p.get_gid() == "note"]) == 1 for ax in axes)
+    plt.close("all")
+    with pytest.raises(BadParameterError, match="3 Axes"):
+        plots.interpolation_grid(path, axes=[plt.subplots()[1]])
+    plt.close("all")
+
+
+def test_latent_map_projects_every_long_enough_tune_and_highlights_the_chosen_ones():
+    model = MusicVAE(preset("cpu")).eval()
+    rng = np.random.default_rng(0)
+    tunes = [rng.integers(0, 38, size=40) for _ in range(30)] + [np.ones(10, dtype=np.int64)]
+    calm = [rng.integers(0, 38, size=32) for _ in range(5)]
+    ax = plots.latent_map(model, tunes, highlight=calm, labels=("Essen", "calming"))
+    corpus, = [c for c in ax.collections if c.get_gid() == "corpus"]
+    marked, = [c for c in ax.collections if c.get_gid() == "highlight"]
+    assert len(corpus.get_offsets()) == 30 and len(marked.get_offsets()) == 5  # the 10-step tune is left out
+    assert ax.get_xlabel().startswith("PC 1")
+    plt.close("all")
+    with pytest.raises(BadParameterError, match="at least 32"):
+        plots.latent_map(model, [np.ones(8, dtype=np.int64)])

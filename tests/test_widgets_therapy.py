@@ -1,0 +1,102 @@
+"""The therapy-session panel (musiclab.widgets.therapy), driven without a browser."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from musiclab.checkpoints import load_model
+from musiclab.errors import MusiclabError
+from musiclab.profiles import ProfileStore
+from musiclab.rl.feedback import PersonaliserConfig
+from musiclab.rl.q_network import QNetwork
+from musiclab.widgets.therapy import TherapyPanel
+
+TINY = PersonaliserConfig(episodes=32, batch_size=32, train_every=1, candidates=2, scale_pieces=32)
+
+
+class FakeClock:
+    """Seconds that the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def q_net():
+    """A small c-conditioned Q-network: the shipped fast Note-RNN before tuning."""
+    return QNetwork.from_model(load_model("note_rnn_fast", device="cpu"), "dqn", conditioned=True, c=0.2)
+
+
+@pytest.fixture()
+def store(tmp_path):
+    with ProfileStore(tmp_path / "profiles.sqlite3", hashing="interactive") as opened:
+        yield opened
+
+
+def test_reactions_before_signing_in_or_before_a_piece_are_explained_errors(q_net, store):
+    panel = TherapyPanel(store, q_net, TINY, play=False)
+    with pytest.raises(MusiclabError, match="sign in"):
+        panel.next_piece()
+    panel.sign_up("ada", "secret")
+    with pytest.raises(MusiclabError, match="next piece"):
+        panel.react(1.0)
+
+
+def test_a_reaction_during_playback_is_stored_at_the_step_playing(q_net, store):
+    clock = FakeClock()
+    panel = TherapyPanel(store, q_net, TINY, play=False, clock=clock)
+    panel.sign_up("ada", "secret", {"tempo": 60.0})
+    piece_id = panel.next_piece()
+    clock.now += 2.6  # 2.6 s at 60 quarters per minute: step 10
+    event = panel.react(1.0)
+    assert (event.piece_id, event.position, event.unit) == (piece_id, 10.0, "step")
+    clock.now += 100.0  # long after the end: the last step
+    assert panel.react(-1.0).position == 31.0
+    panel.react(0.9, "calm", seconds=1.0)
+    assert len(store.feedback(panel.profile, piece_id)) == 3
+    assert panel.satisfaction == [pytest.approx((1 + 0 + 0.9) / 3)]
+
+
+@pytest.mark.slow
+def test_next_piece_retunes_on_feedback_saves_and_a_new_sign_in_resumes(q_net, store):
+    panel = TherapyPanel(store, q_net, TINY, play=False, clock=FakeClock())
+    panel.sign_up("ada", "secret")
+    panel.next_piece()
+    panel.react(1.0, seconds=3.0)
+    panel.react(-1.0, seconds=5.0)
+    second = panel.next_piece()  # re-tunes on the two reactions, then saves
+    assert store.model_version(panel.profile) == 1 and len(panel.personaliser.rounds) == 1
+    assert store.piece(panel.profile, second).events.shape == (32,)
+    tuned = panel.personaliser.q_net.body.head.weight.detach().clone()
+    again = TherapyPanel(store, q_net, TINY, play=False, scale=panel.scale)
+    again.sign_in("ada", "secret")
+    assert again.personaliser.q_net.body.head.weight.detach().equal(tuned)
+    assert again.personaliser.preference.count == 2
+
+
+def test_the_buttons_show_errors_in_the_status_line_and_sign_in_works_from_the_fields(q_net, store):
+    panel = TherapyPanel(store, q_net, TINY, play=False)
+    panel.more.click()
+    assert "sign in" in panel.status.value
+    store.sign_up("bob", "pw")
+    panel.name.value, panel.password.value = "bob", "wrong"
+    panel.widget.children[0].children[2].click()
+    assert "wrong password" in panel.status.value and panel.profile is None
+    panel.password.value = "pw"
+    panel.widget.children[0].children[2].click()
+    assert panel.profile.name == "bob" and "bob" in panel.status.value
+
+
+def test_the_panel_plays_each_piece_and_plots_satisfaction(q_net, store):
+    panel = TherapyPanel(store, q_net, TINY, play=True, clock=FakeClock())
+    panel.sign_up("cy", "pw")
+    panel.next_piece()
+    panel.react(1.0, seconds=1.0)
+    audio = [o for o in panel._player.outputs if "text/html" in o.get("data", {})]
+    assert audio and "<audio" in audio[0]["data"]["text/html"]
+    shown = [o.get("data", {}) for o in panel._plot.outputs]  # a PNG in a kernel, the Figure's repr outside
+    assert shown and ("image/png" in shown[0] or "Figure" in shown[0]["text/plain"])
+    assert np.isclose(panel.satisfaction[0], 1.0)
