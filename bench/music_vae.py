@@ -89,6 +89,7 @@ def main(argv=None) -> dict:
     recon_started = time.perf_counter()
     accuracy = V.reconstruction_accuracy(model, windows)
     recon_seconds = time.perf_counter() - recon_started
+    torch.manual_seed(args.seed)  # the loss samples z from the posterior
     forced = evaluate(model, windows, batch_size=512)
     pairs = 6 if args.quick else 20
     quality = interpolation_quality(model, load_model(JUDGE, device="cpu"), pairs, args.seed)

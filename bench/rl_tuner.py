@@ -18,7 +18,8 @@ against one at a time, and a whole short tuning run (playing and updates) with 1
 per round against one.
 
     python bench/rl_tuner.py --quick   # the shipped checkpoints (data/checkpoints), ~1-2 minutes
-    python bench/rl_tuner.py           # tune from the shipped Note-RNN with 3 seeds; medians
+    python bench/rl_tuner.py           # tune from the shipped Note-RNN with 3 seeds: per-metric
+                                       # medians (the per-seed rows are in the JSON too)
 
 Prints a table and writes bench/results/rl_tuner.json (atomically).
 """
@@ -165,7 +166,7 @@ def run(quick: bool, seeds: int, n: int, epsilon: float) -> tuple[dict, dict]:
             tuner = T.tune(note_rnn, rules_only_config(seed), quiet=True)
             per_seed["rules_only"].append({**compose_scores(tuner.q_net, n, epsilon, 1, note_rnn),
                                            "tuning_seconds": tuner.history.seconds})
-        results.update({name: median_row(rows) for name, rows in per_seed.items()})
+        results.update({name: {**median_row(rows), "per_seed": rows} for name, rows in per_seed.items()})
     for algorithm in ALGORITHMS:
         results[algorithm]["retained_likelihood_ratio"] = retained(
             results[algorithm][LOG_P_KEY], results["rules_only"][LOG_P_KEY], data[LOG_P_KEY])

@@ -34,6 +34,7 @@ KINDS: dict[str, str] = {
     "note_rnn": "musiclab.models.note_rnn:NoteRNN",
     "note_cnn": "musiclab.models.note_cnn:NoteCNN",
     "music_vae": "musiclab.models.music_vae:MusicVAE",
+    "q_network": "musiclab.rl.q_network:QNetwork",
 }
 
 _KEYS = ("format", "kind", "config", "state_dict", "extra")
@@ -79,6 +80,23 @@ SHIPPED: dict[str, ShippedCheckpoint] = {
         "--eval-every 50 --threads 1 --seed 0 --out data/checkpoints/note_rnn_classic_small.pt",
         "Classic notes-and-chords LSTM scaled to 2 x 256, 200 RMSprop steps (its best validation NLL) "
         "on the Bach chorale tokens"),
+    "rl_tuner_dqn": ShippedCheckpoint(
+        "rl_tuner_dqn.pt",
+        "musiclab tune --model melody --algorithm dqn --seed 0 --out data/checkpoints/rl_tuner_dqn.pt",
+        "c-conditioned Q-network tuned from note_rnn_fast by DQN (Q-learning), fast preset, RL Tuner rules"),
+    "rl_tuner_psi": ShippedCheckpoint(
+        "rl_tuner_psi.pt",
+        "musiclab tune --model melody --algorithm psi --seed 0 --out data/checkpoints/rl_tuner_psi.pt",
+        "c-conditioned Q-network tuned from note_rnn_fast by Psi-learning, fast preset, RL Tuner rules"),
+    "rl_tuner_g": ShippedCheckpoint(
+        "rl_tuner_g.pt",
+        "musiclab tune --model melody --algorithm g --seed 0 --out data/checkpoints/rl_tuner_g.pt",
+        "c-conditioned Q-network tuned from note_rnn_fast by G-learning, fast preset, RL Tuner rules"),
+    "rl_tuner_rules_only": ShippedCheckpoint(
+        "rl_tuner_rules_only.pt",
+        "musiclab tune --model melody --algorithm dqn --rules-only --seed 0 "
+        "--out data/checkpoints/rl_tuner_rules_only.pt",
+        "reference agent: the same DQN tuning with the log p reward dropped (rules only)"),
     "launchpad_dqn_mlp": ShippedCheckpoint(
         "launchpad_dqn_mlp.pt",
         "python -m musiclab.rl.launchpad_agents train --q-function mlp --seed 0 "

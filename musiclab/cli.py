@@ -4,7 +4,10 @@
     musiclab data info
     musiclab render IN.mid OUT.wav [--soundfont PATH] [--rate 22050]
     musiclab train note-rnn --preset fast --corpus essen --seed 0 --out MODEL.pt [--steps N ...]
+    musiclab train note-cnn --preset fast --seed 0 --out CNN.pt [--steps N ...]
     musiclab sample MODEL OUT.mid [--length 128] [--temperature 1.0] [--seed 0] [--n 1]
+    musiclab tune --model melody --algorithm dqn --seed 0 --out Q.pt   (or --model drums --rules groove)
+    musiclab launchpad train --q-function mlp --seed 0 --out AGENT.pt
 
 Every subcommand is a small function below; the real work lives in the package.
 """
@@ -19,7 +22,7 @@ from musiclab.errors import MusiclabError
 
 DATA_SOURCES = ("essen", "oneill", "chorales", "calming", "drums", "bars")
 #: Models ``musiclab train`` trains, and the presets each knows (model shape and training recipe).
-TRAINABLE = ("note-rnn",)
+TRAINABLE = ("note-rnn", "note-cnn")
 NOTE_RNN_PRESETS = ("fast", "rl_tuner", "therapy", "classic")
 #: Corpora ``musiclab train`` reads (see ``musiclab.models.melody_data.CORPORA``).
 TRAIN_CORPORA = ("essen", "oneill", "chorales", "chorale-tokens")
@@ -77,7 +80,10 @@ def cmd_render(args: argparse.Namespace) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    """Train a Note-RNN preset on a corpus; save weights, config, command and figures to --out."""
+    """Train a Note-RNN preset on a corpus (or the drum Note-CNN on the grooves); save weights,
+    config, command and figures to --out."""
+    if args.model == "note-cnn":
+        return _train_note_cnn(args)
     from dataclasses import asdict
 
     import torch
@@ -118,6 +124,40 @@ def cmd_train(args: argparse.Namespace) -> None:
           f"({history.steps_done} steps, {history.stop_reason}, {history.seconds:.1f} s, "
           f"{history.steps_per_second:.1f} steps/s)")
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
+
+
+def _train_note_cnn(args: argparse.Namespace) -> None:
+    """Train the drum Note-CNN on the mma groove split (``musiclab.models.drum_data``)."""
+    from musiclab.models.drum_data import train_drum_cnn
+
+    overrides = {field: getattr(args, option) for option, field in
+                 (("steps", "steps"), ("eval_every", "eval_every"), ("threads", "num_threads"))
+                 if getattr(args, option) is not None}
+    _, history = train_drum_cnn(args.preset, args.seed, args.out, quiet=args.quiet, **overrides)
+    print(f"validation: {', '.join(f'{k} {v[-1]:.4f}' for k, v in history.valid.items())}; wrote {args.out}")
+
+
+def cmd_tune(args: argparse.Namespace) -> None:
+    """Tune a shipped (or given) sequence model with RL and save the Q-network to --out."""
+    if args.model == "drums":
+        from musiclab.rl.drum_tuning import tune_drums_from_checkpoint
+
+        rules = None if args.rules == "none" else args.rules
+        tuner = tune_drums_from_checkpoint(args.base or "drum_cnn_fast", rules, args.epsilon,
+                                           not args.rules_only, args.seed, args.out, args.quiet,
+                                           **({"episodes": args.episodes} if args.episodes else {}))
+    else:
+        from musiclab.checkpoints import shipped_path
+        from musiclab.rl.tuner import tune_from_checkpoint
+
+        overrides = {"episodes": args.episodes} if args.episodes else {}
+        if args.rules_only:
+            overrides.update(learned_reward=False, c_range=None)
+        tuner = tune_from_checkpoint(args.base or shipped_path("note_rnn_fast"), args.algorithm, args.preset,
+                                     args.seed, args.out, args.quiet, **overrides)
+    history = tuner.history
+    print(f"tuned {history.transitions:,} transitions in {history.seconds:.1f} s "
+          f"({history.stop_reason}); wrote {args.out}")
 
 
 def cmd_sample(args: argparse.Namespace) -> None:
@@ -168,8 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
                               description="Train a model preset on a corpus's training split; print the "
                                           "validation NLL and accuracy; save a checkpoint.")
     fit.add_argument("model", choices=TRAINABLE, help="what to train")
-    fit.add_argument("--preset", default="fast", choices=NOTE_RNN_PRESETS,
-                     help="model shape and training recipe (default fast)")
+    fit.add_argument("--preset", default="fast",
+                     help=f"model shape and training recipe (default fast); note-rnn: {', '.join(NOTE_RNN_PRESETS)}; "
+                          "note-cnn: fast, paper")
     fit.add_argument("--corpus", default="essen", choices=TRAIN_CORPORA,
                      help="melodies (essen, oneill, chorales sopranos) or chorale-tokens (notes and chords)")
     fit.add_argument("--subset", default="default",
@@ -182,10 +223,11 @@ def build_parser() -> argparse.ArgumentParser:
             "--lr": (float, "(initial) learning rate"), "--window": (int, "window length in events"),
             "--hop": (int, "events between training windows (default: window; tokens 1)"),
             "--eval-every": (int, "steps between validations"),
-            "--threads": (int, "torch CPU threads while training"),
+            "--threads": (int, "torch CPU threads while training (alias --num-threads)"),
             "--hidden": (int, "LSTM units per layer"), "--layers": (int, "LSTM layers"),
             "--dropout": (float, "dropout"), "--embedding": (int, "input embedding size")}.items():
-        fit.add_argument(option, type=kind, default=None, help=f"{text} (default: the preset's)")
+        names = (option, "--num-threads") if option == "--threads" else (option,)
+        fit.add_argument(*names, type=kind, default=None, help=f"{text} (default: the preset's)")
     fit.add_argument("--device", default=None, help="torch device (default: CUDA when present, else CPU)")
     fit.add_argument("--quiet", action="store_true", help="no progress bars")
     fit.set_defaults(func=cmd_train)
@@ -199,6 +241,29 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     sample.add_argument("--tempo", type=float, default=120.0, help="tempo in quarter notes per minute")
     sample.set_defaults(func=cmd_sample)
+
+    tune = commands.add_parser("tune", help="tune a trained model with reinforcement learning")
+    tune.add_argument("--model", default="melody", choices=("melody", "drums"),
+                      help="melody: the Note-RNN with music-theory rules; drums: the Note-CNN")
+    tune.add_argument("--base", default=None,
+                      help="checkpoint to tune (default: shipped note_rnn_fast / drum_cnn_fast)")
+    tune.add_argument("--algorithm", default="dqn", help="melody: dqn, psi or g (default dqn)")
+    tune.add_argument("--preset", default="fast", help="melody TunerConfig preset (default fast)")
+    tune.add_argument("--rules", default="none", help="drums: none, groove or variety (default none)")
+    tune.add_argument("--epsilon", type=float, default=0.1, help="drums: exploration (default 0.1)")
+    tune.add_argument("--episodes", type=int, default=None, help="compositions to tune on (default: preset)")
+    tune.add_argument("--rules-only", action="store_true", help="drop the log p reward (reference agent)")
+    tune.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    tune.add_argument("--out", required=True, help="Q-network checkpoint to write (.pt)")
+    tune.add_argument("--quiet", action="store_true", help="no progress bars")
+    tune.set_defaults(func=cmd_tune)
+
+    from musiclab.rl.launchpad_agents import add_train_arguments, cmd_train as cmd_launchpad_train
+
+    launchpad = commands.add_parser("launchpad", help="the RL-DJ launchpad")
+    launchpad_commands = launchpad.add_subparsers(dest="launchpad_command", required=True)
+    add_train_arguments(launchpad_commands.add_parser("train", help="train a launchpad DQN and save it"))
+    launchpad.set_defaults(func=cmd_launchpad_train)
     return parser
 
 

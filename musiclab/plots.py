@@ -297,7 +297,8 @@ def training_curves(history, ax=None, title: str | None = None, reference: dict 
     ax = _axes(ax, 8.0, 3.6)
     loss = np.asarray(history.train_loss, dtype=float)
     steps = np.arange(1, loss.size + 1)
-    ax.plot(steps, loss, color=TRAIN_COLOR, alpha=0.25, linewidth=0.8, gid="train")
+    ax.plot(steps, loss, color=TRAIN_COLOR, alpha=0.25, linewidth=0.8, gid="train",
+            antialiased=False)  # a noisy anti-aliased line makes a PNG several times larger
     width = max(1, loss.size // 40)
     ax.plot(steps, _moving_average(loss, width), color=TRAIN_COLOR, linewidth=1.8, gid="train_smooth",
             label=f"training loss ({width}-step mean)" if width > 1 else "training loss")
@@ -311,10 +312,17 @@ def training_curves(history, ax=None, title: str | None = None, reference: dict 
     for i, (name, value) in enumerate((reference or {}).items()):
         ax.axhline(float(value), color=REFERENCE_COLOR, linestyle=(0, (4, 2 + 2 * i)), linewidth=1.1,
                    gid="reference", label=f"{name}: {float(value):.3f}")
-    shown = np.concatenate([loss[min(loss.size - 1, loss.size // 20):], np.asarray(valid, dtype=float),
+    shown = np.concatenate([loss, np.asarray(valid, dtype=float),
                             np.asarray(list((reference or {}).values()), dtype=float)])
-    low, high = float(shown.min()), float(np.percentile(shown, 99))
-    ax.set_ylim(max(0.0, low - 0.1 * (high - low + 1e-9)), high + 0.15 * (high - low + 1e-9))
+    shown = shown[np.isfinite(shown) & (shown > 0)]
+    if shown.size and shown.max() > 2.5 * shown.min():  # the first steps dwarf the rest: log scale
+        from matplotlib.ticker import FormatStrFormatter, LogLocator, NullLocator
+
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 1.5, 2.0, 3.0, 5.0, 7.0)))
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_locator(NullLocator())
+        ax.set_ylim(shown.min() * 0.92, shown.max() * 1.08)
     ax.set_xlim(0, loss.size + 1)
     ax.set_xlabel("training step")
     ax.set_ylabel("nats per step")

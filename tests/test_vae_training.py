@@ -56,6 +56,16 @@ def test_a_tiny_run_reports_held_out_figures_in_their_units(tiny_run):
     assert figures["train_loss"][-1] < figures["train_loss"][0]  # 4 Adam steps already lower the loss
 
 
+@pytest.mark.slow
+def test_the_same_seed_trains_the_same_weights():
+    runs = [train_music_vae("cpu", steps=2, seed=5, quiet=True, max_train_windows=64, eval_windows=16)
+            for _ in range(2)]
+    (first, figures), (second, again) = runs
+    for name, tensor in first.state_dict().items():
+        assert torch.equal(tensor, second.state_dict()[name]), name
+    assert figures["test_kl_bits"] == again["test_kl_bits"] and figures["command"] == ""
+
+
 def test_training_rejects_a_bad_preset_or_step_count():
     with pytest.raises(UnknownNameError, match="small"):
         train_music_vae("huge", steps=1, quiet=True)

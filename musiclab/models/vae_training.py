@@ -5,7 +5,9 @@ trains a :class:`~musiclab.models.music_vae.MusicVAE` preset with ``musiclab.mod
 on one CPU thread, measures it on held-out windows and writes a checkpoint whose ``extra`` holds
 the reproducing command, the training time and the validation figures. Run it as
 ``python -m musiclab.models.vae_training --preset cpu --steps N --seed 0 --out PATH``.
-Notebook 04 loads the result with ``musiclab.load_model('music_vae_cpu')``.
+Notebook 04 loads the result with ``load_model('music_vae_cpu')``. The measures of an interpolation
+path that notebook 04 and ``bench/music_vae.py`` compare (``in_key_share``, ``step_change``, and the
+naive ``note_space_blend`` baseline) live here too.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from musiclab.data.melody import MIN_PITCH, NUM_CLASSES, make_windows
 from musiclab.errors import BadParameterError, check_choice, check_range
 from musiclab.models.music_vae import MusicVAE, preset as vae_preset, reconstruction_accuracy
 from musiclab.models.train import TrainConfig, evaluate, train
+from musiclab.runtime import seed_everything
 
 #: Event of the lowest pitch onset (MIDI 48) in the shared encoding.
 FIRST_PITCH_EVENT = 2
@@ -68,10 +71,12 @@ def train_music_vae(preset: str = "cpu", steps: int = 1000, seed: int = 0, out_p
     """
     steps = int(check_range("steps", steps, 1))
     check_range("eval_windows", eval_windows, 1)
+    model_config = vae_preset(preset)  # a bad name fails before the corpus loads
     train_windows = essen_windows("train", max_train_windows, seed)
     valid_windows = essen_windows("valid", eval_windows, seed)
     test_windows = essen_windows("test", eval_windows, seed + 1)
-    model = MusicVAE(vae_preset(preset))
+    seed_everything(seed)  # same seed, same initial weights
+    model = MusicVAE(model_config)
     config = TrainConfig(steps=steps, batch_size=batch_size, window=WINDOW, lr=lr, optimizer="adam",
                          schedule="cosine", clip_norm=1.0, eval_every=min(eval_every, steps),
                          eval_batch_size=512, seed=seed, num_threads=1)
@@ -80,6 +85,7 @@ def train_music_vae(preset: str = "cpu", steps: int = 1000, seed: int = 0, out_p
     torch.set_num_threads(1)
     try:
         started = time.perf_counter()
+        seed_everything(seed)  # the loss samples z from the posterior
         scores = evaluate(model, test_windows, batch_size=512)
         accuracy = reconstruction_accuracy(model, test_windows)
         eval_seconds = time.perf_counter() - started
