@@ -34,7 +34,6 @@ KINDS: dict[str, str] = {
     "note_rnn": "musiclab.models.note_rnn:NoteRNN",
     "note_cnn": "musiclab.models.note_cnn:NoteCNN",
     "music_vae": "musiclab.models.music_vae:MusicVAE",
-    "q_network": "musiclab.rl.q_network:QNetwork",
 }
 
 _KEYS = ("format", "kind", "config", "state_dict", "extra")
@@ -124,10 +123,10 @@ SHIPPED: dict[str, ShippedCheckpoint] = {
         "Q-network tuned from drum_cnn_fast by DQN on log p + r_MT/0.5 with the 'groove' drum rules"),
     "music_vae_cpu": ShippedCheckpoint(
         "music_vae_cpu.pt",
-        "python -m musiclab.models.vae_training --preset cpu --steps 1200 --seed 0 "
+        "python -m musiclab.models.vae_training --preset cpu --steps 2000 --seed 0 "
         "--out data/checkpoints/music_vae_cpu.pt",
-        "MusicVAE, cpu preset (bi-LSTM 128 encoder, latent 32, 1 x 256 decoder), 1,200 Adam steps on "
-        "Essen 2-bar windows"),
+        "MusicVAE, cpu preset (bi-LSTM 128 encoder, latent 32, 1 x 256 decoder), 2,000 Adam steps on "
+        "Essen 2-bar windows; held-out reconstruction accuracy 0.834 (no teacher forcing)"),
 }
 
 

@@ -91,8 +91,10 @@ def cmd_train(args: argparse.Namespace) -> None:
     from musiclab.checkpoints import save_checkpoint
     from musiclab.models import note_rnn, train
     from musiclab.models.melody_data import load_windows
+    from musiclab.errors import check_choice
     from musiclab.runtime import seed_everything
 
+    check_choice("Note-RNN preset", args.preset, NOTE_RNN_PRESETS)
     model_overrides = {f: getattr(args, o) for o, f in MODEL_OPTIONS.items() if getattr(args, o) is not None}
     train_overrides = {f: getattr(args, o) for o, f in TRAIN_OPTIONS.items() if getattr(args, o) is not None}
     config = train.preset(args.preset, seed=args.seed, **train_overrides)

@@ -1,6 +1,7 @@
 """The musiclab command: train writes a loadable checkpoint, sample writes MIDI, bad input exits 2."""
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -106,19 +107,21 @@ def test_sample_plays_a_notes_and_chords_model_as_chords(tmp_path):
     assert len(notes) > 40  # some tokens were chords
 
 
-def test_a_bad_preset_exits_with_status_2_and_lists_the_valid_ones(capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main(["train", "note-rnn", "--preset", "huge", "--out", "x.pt"])
-    assert exit_info.value.code == 2
+def test_a_bad_preset_exits_with_status_2_and_lists_the_valid_ones(tmp_path, capsys):
+    out = tmp_path / "x.pt"
+    assert cli.main(["train", "note-rnn", "--preset", "huge", "--out", str(out)]) == 2
     message = capsys.readouterr().err
-    assert "invalid choice: 'huge'" in message and "fast" in message and "rl_tuner" in message
+    assert "musiclab: error: unknown Note-RNN preset 'huge'" in message
+    assert all(f"'{name}'" in message for name in ("fast", "rl_tuner", "therapy", "classic"))
+    assert not out.exists()
 
 
 @pytest.mark.slow
-def test_the_installed_command_exits_2_on_a_bad_preset():
+def test_the_installed_command_exits_2_on_a_bad_preset(tmp_path):
     result = subprocess.run([sys.executable, "-m", "musiclab.cli", "train", "note-rnn", "--preset", "huge",
-                             "--out", "x.pt"], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 2 and "--preset: invalid choice: 'huge'" in result.stderr
+                             "--out", str(tmp_path / "x.pt")], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2 and "unknown Note-RNN preset 'huge'" in result.stderr
 
 
 def test_bad_subsets_and_missing_checkpoints_exit_2_with_a_musiclab_error(tmp_path, capsys):
@@ -144,7 +147,8 @@ def test_every_shipped_note_rnn_loads_safely_and_records_its_command(name):
     trained = load_trained(name, device="cpu")
     assert trained.extra["command"] == entry.command
     assert entry.command.startswith("musiclab train ") and f"--out data/checkpoints/{entry.file}" in entry.command
-    assert 0 < trained.extra["valid"]["nll"] < 3 and 0 < trained.extra["valid"]["accuracy"] <= 1
+    uniform = math.log(trained.model.num_classes)  # a model that learned nothing scores this
+    assert 0 < trained.extra["valid"]["nll"] < 0.7 * uniform and 0 < trained.extra["valid"]["accuracy"] <= 1
     assert (trained.vocabulary is None) == ("--corpus chorale-tokens" not in entry.command)
 
 
