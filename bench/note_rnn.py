@@ -137,14 +137,11 @@ def main(argv: list[str] | None = None) -> dict:
     kinds = {**{n: "Note-RNN" for n in melody}, **{n: "baseline" for n in baselines}}
     rows = score_rows(essen, models, kinds, WARM_UP)
     ngram_name = next(iter(baselines))
-    summary = {}
-    if "note_rnn_fast" in melody:
-        by_model = {r["model"]: r for r in rows}
-        summary = {"fast_nll": by_model["note_rnn_fast"]["nll"], "ngram": ngram_name,
-                   "ngram_nll": by_model[ngram_name]["nll"],
-                   "ngram_over_fast": by_model[ngram_name]["nll"] / by_model["note_rnn_fast"]["nll"],
-                   "fast_accuracy": by_model["note_rnn_fast"]["accuracy"],
-                   "ngram_accuracy": by_model[ngram_name]["accuracy"]}
+    by_model = {r["model"]: r for r in rows}
+    summary = {"ngram": ngram_name, "ngram_nll": by_model[ngram_name]["nll"],
+               "ngram_accuracy": by_model[ngram_name]["accuracy"],
+               "ngram_nll_over_model_nll": {name: by_model[ngram_name]["nll"] / by_model[name]["nll"]
+                                            for name in melody}}
     for name, trained in tokens.items():
         data = trained.extra["data"]
         chorales = load_windows(TOKEN_CORPUS, window=data["window"], hop=data["hop"], subset=data["subset"],
@@ -163,9 +160,10 @@ def main(argv: list[str] | None = None) -> dict:
     retrained = [retrain(name, trained) for name, trained in shipped.items()] if args.retrain else []
 
     print_scores(rows)
-    if summary:
-        print(f"\n{summary['ngram']} / note_rnn_fast NLL ratio: {summary['ngram_over_fast']:.3f} "
-              f"({summary['ngram_nll']:.3f} vs {summary['fast_nll']:.3f} nats per step)")
+    print()
+    for name, ratio in summary["ngram_nll_over_model_nll"].items():
+        print(f"{summary['ngram']} NLL / {name} NLL = {ratio:.3f} "
+              f"({summary['ngram_nll']:.3f} vs {by_model[name]['nll']:.3f} nats per step)")
     print(f"\n{'model':26} {'steps/s':>8} {'min':>7} {'max':>7} {'events/s':>9} {'thr':>3} "
           f"{'stored train s':>15} {'steps':>6}")
     for name, s in speed.items():
