@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import os
+import io
 import pickle
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ import torch
 from torch import nn
 
 from musiclab.errors import BadFileError, BadParameterError, MusiclabError, UnknownNameError
-from musiclab.runtime import SHIPPED_DATA_DIR, pick_device
+from musiclab.runtime import SHIPPED_DATA_DIR, atomic_write_bytes, pick_device
 
 #: Version of the file layout written by ``save_checkpoint``.
 FORMAT = 1
@@ -175,18 +174,9 @@ def save_checkpoint(path, model: nn.Module, config: Any = None, extra: dict | No
     }
     _check_plain(payload["config"], "config")
     _check_plain(payload["extra"], "extra")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            torch.save(payload, stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    return atomic_write_bytes(path, buffer.getvalue())
 
 
 def load_checkpoint(path, expected_kind: str | None = None) -> dict:

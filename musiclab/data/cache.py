@@ -17,13 +17,12 @@ import json
 import os
 import pickle
 import re
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Callable, TypeVar
 
 from musiclab.errors import BadParameterError
-from musiclab.runtime import cache_dir
+from musiclab.runtime import atomic_write_bytes, cache_dir
 
 T = TypeVar("T")
 
@@ -56,26 +55,6 @@ def cache_path(name: str, settings: dict) -> Path:
             f"cache name must use only letters, digits, '_', '-' and '.', got {name!r}"
         )
     return cache_dir() / f"{name}-{settings_hash(settings)}.pkl"
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temp file in the same folder and :func:`os.replace`.
-
-    Readers see either the old file or the complete new one, never a partial write.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def save_entry(path: str | os.PathLike, value) -> Path:

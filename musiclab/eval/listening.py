@@ -20,7 +20,6 @@ import contextlib
 import json
 import math
 import os
-import tempfile
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,6 +29,7 @@ import numpy as np
 from scipy import stats
 
 from musiclab.errors import BadFileError, BadParameterError, UnknownNameError
+from musiclab.runtime import atomic_write_bytes
 
 try:  # POSIX file locks; without them (Windows) writes stay atomic but are not serialised
     import fcntl
@@ -230,14 +230,7 @@ class ABTest:
             return
         data = {"format": FORMAT, "pairs": [asdict(p) for p in self._pairs.values()],
                 "answers": [asdict(a) for a in self._answers]}
-        handle, temp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name, suffix=".tmp")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump(data, out, indent=1)
-            os.replace(temp, self.path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        atomic_write_bytes(self.path, json.dumps(data, indent=1).encode("utf-8"))
 
 
 def chi_square_sf(statistic: float, dof: int) -> float:

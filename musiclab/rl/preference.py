@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from musiclab.data.melody import MIN_PITCH, NO_EVENT, NOTE_OFF, check_events
+from musiclab.data.melody import MIN_PITCH, NO_EVENT, check_events
 from musiclab.errors import BadParameterError, check_range
 from musiclab.profiles import FEEDBACK_KINDS
 
