@@ -485,7 +485,7 @@ class RuleSet:
         """Batched :meth:`reward`: compositions [B, t] (int), actions [B] → float64 rewards [B].
 
         Numpy arrays or torch tensors; all items are at the same ``step``. Used by the DQN tuner
-        (notebook 03) once per environment step.
+        (notebook 02) once per environment step.
         """
         compositions, actions = _as_numpy(compositions), _as_numpy(actions).reshape(-1)
         if compositions.ndim != 2 or len(compositions) != len(actions):

@@ -1,4 +1,4 @@
-"""Tune any sequence model of the kit with reinforcement learning: the RL Tuner (notebook 03).
+"""Tune any sequence model of the kit with reinforcement learning: the RL Tuner (notebook 02).
 
 The Q-network and the target Q-network start as copies of a trained model (its logits read as
 Q-values); a frozen copy, the Reward RNN, scores each step. The reward of playing event a after
@@ -368,7 +368,7 @@ def compose(q_net: QNetwork, n: int = 1, length: int = 32, c=None, epsilon: floa
 
 @dataclass
 class TuningHistory:
-    """What happened while tuning, for plots (notebook 03): per round of ``batch_size`` compositions
+    """What happened while tuning, for plots (notebook 02): per round of ``batch_size`` compositions
     the mean reward per step split into its parts, and the loss of every update."""
 
     episodes: list[int] = field(default_factory=list)
