@@ -1,4 +1,4 @@
-"""Shared pytest fixtures: an isolated cache folder, hand-made MIDI files (good and bad)."""
+"""Shared pytest fixtures: one torch thread, an isolated cache folder, hand-made MIDI files (good and bad)."""
 from __future__ import annotations
 
 import shutil
@@ -8,6 +8,17 @@ import pretty_midi
 import pytest
 
 from musiclab.runtime import CACHE_ENV
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread():
+    """Tiny models run fastest on one thread, and far faster on a busy 2-core machine."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 
 @pytest.fixture

@@ -13,15 +13,6 @@ from musiclab.models.sequence import SequenceModel
 
 C = 38
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread, and leave the other core to the rest of the suite."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def random_melodies(count: int = 40, seed: int = 0) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     return [rng.integers(0, C, size=rng.integers(4, 60)) for _ in range(count)]

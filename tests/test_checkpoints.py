@@ -15,15 +15,6 @@ from musiclab.errors import BadFileError, BadParameterError, UnknownNameError
 from musiclab.models.note_rnn import NoteRNN, NoteRNNConfig
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread, and leave the other core to the rest of the suite."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def tiny(seed: int = 0, **overrides) -> NoteRNN:
     torch.manual_seed(seed)
     return NoteRNN(NoteRNNConfig(**{"hidden_size": 12, **overrides}))

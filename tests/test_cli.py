@@ -23,15 +23,6 @@ TINY = ["--subset", "kinder0", "--steps", "4", "--eval-every", "2", "--batch-siz
         "--quiet"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread, and leave the other core to the rest of the suite."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope="module", autouse=True)
 def module_cache(tmp_path_factory):
     """One temporary cache for the module (the real Essen collection kinder0 is built into it once)."""

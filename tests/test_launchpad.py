@@ -42,15 +42,6 @@ def tiny_dqn_config(**changes) -> DQNConfig:
     return config
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny networks run faster (and far faster on a busy 2-core machine) on one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 # ----- basis vectors ---------------------------------------------------------------------------
 @pytest.mark.parametrize("beats_log2", range(1, 9))
 def test_basis_vectors_never_overlap_and_cover_every_step(beats_log2):

@@ -17,15 +17,6 @@ from musiclab.models.train import evaluate
 from musiclab.runtime import CACHE_ENV
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread, and leave the other core to the rest of the suite."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope="module", autouse=True)
 def module_cache(tmp_path_factory):
     """One temporary cache for the module: the real Essen collection kinder0 is built into it once."""

@@ -16,15 +16,6 @@ from musiclab.models.music_vae import (MusicVAE, MusicVAEConfig, interpolate, kl
 from musiclab.models.train import TrainConfig, train
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models run fastest on one thread, and the machine's cores are shared."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def tiny(**overrides) -> MusicVAEConfig:
     """A flat model small enough to train in a few seconds."""
     values = dict(embed_size=16, enc_size=32, z_size=8, dec_size=64, dec_layers=1,

@@ -14,15 +14,6 @@ from musiclab.models.train import train
 ROCK = [0, 9, 6, 9, 1, 9, 6, 9] * 4   # kick, -, hat, -, snare, -, hat, -
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """A small CNN runs fastest on one thread, and leaves the other core to the rest of the suite."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def model(seed: int = 0, name: str = "fast") -> NoteCNN:
     torch.manual_seed(seed)
     return NoteCNN(note_cnn.preset(name)).eval()

@@ -14,15 +14,6 @@ from musiclab.models.sequence import SequenceModel
 C = 38
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread, and leave the other core to the rest of the suite."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def tiny(**overrides) -> NoteRNN:
     torch.manual_seed(0)
     return NoteRNN(NoteRNNConfig(**{"hidden_size": 16, **overrides})).eval()

@@ -15,15 +15,6 @@ from musiclab.models.train import PRESETS, TrainConfig, learning_rate, preset, t
 PATTERN = [2, 1, 1, 1, 6, 1, 0, 1, 9, 1, 1, 1, 13, 1, 0, 1]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread, and leave the other core to the rest of the suite."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def windows(rows: int = 32, length: int = 16, shift: bool = True) -> torch.Tensor:
     """A learnable toy melody: one repeating bar, cut at every offset."""
     loop = torch.tensor(PATTERN * 4)

@@ -28,15 +28,6 @@ from musiclab.rl.rules import RuleSet, rule_set
 C = NUM_CLASSES
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def tiny_rnn(seed: int = 0, **overrides) -> NoteRNN:
     torch.manual_seed(seed)
     return NoteRNN(NoteRNNConfig(**{"hidden_size": 16, "embedding_dim": 8, **overrides})).eval()

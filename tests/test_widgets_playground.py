@@ -25,15 +25,6 @@ from musiclab.rl.tuner import TuningHistory, compose, load_q_network
 from musiclab.widgets.playground import LABEL_PX, STEP_PX, Playground, piano_roll_svg
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small networks compose fastest on one thread."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope="module")
 def shipped_dqn() -> QNetwork:
     """The shipped c-conditioned DQN tuned from the fast Note-RNN."""
