@@ -38,11 +38,11 @@ import torch  # noqa: E402
 
 from musiclab import cli  # noqa: E402
 from musiclab.checkpoints import CHECKPOINT_DIR, SHIPPED, load_checkpoint  # noqa: E402
-from musiclab.data.cache import atomic_write_bytes  # noqa: E402
 from musiclab.models import train as training  # noqa: E402
 from musiclab.models.melody_data import (TOKEN_CORPUS, fit_baselines, load_trained,  # noqa: E402
                                          load_windows, score)
 from musiclab.models.note_rnn import NoteRNN  # noqa: E402
+from musiclab.runtime import atomic_write_bytes  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "note_rnn.json"
 #: Steps of the melody test windows after which the "late" NLL is counted.

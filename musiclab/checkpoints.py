@@ -36,7 +36,9 @@ KINDS: dict[str, str] = {
 }
 
 _KEYS = ("format", "kind", "config", "state_dict", "extra")
-_PLAIN = (str, int, float, bool, type(None), torch.Tensor, torch.Size)
+#: Scalar types weights_only loading accepts, by exact type (a str subclass such as
+#: ``torch.__version__`` would save but not load).
+_SCALARS = (str, int, float, bool, type(None))
 
 
 class CheckpointMismatchError(BadFileError):
@@ -150,7 +152,7 @@ def _check_plain(value: Any, where: str) -> None:
     elif isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
             _check_plain(item, f"{where}[{i}]")
-    elif not isinstance(value, _PLAIN):
+    elif not (isinstance(value, torch.Tensor) or type(value) in _SCALARS):
         raise BadParameterError(
             f"{where} is a {type(value).__name__}; checkpoints hold only tensors, numbers, "
             "strings, None, and lists/tuples/dicts of them")

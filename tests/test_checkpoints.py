@@ -155,3 +155,12 @@ def test_every_registered_kind_is_rebuilt_by_load_model(tmp_path, kind):
     loaded = load_model(save_checkpoint(tmp_path / f"{kind}.pt", model), device="cpu")
     assert type(loaded) is cls and loaded.config == model.config
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), loaded.state_dict().values()))
+
+
+def test_a_str_subclass_in_extra_is_refused_before_it_can_spoil_the_file(tmp_path):
+    class Version(str):
+        pass
+
+    with pytest.raises(BadParameterError, match="Version"):
+        save_checkpoint(tmp_path / "m.pt", tiny(), extra={"torch": Version("2.13.0")})
+    assert not (tmp_path / "m.pt").exists()
