@@ -50,3 +50,16 @@ def check_range(parameter: str, value: float, low: float | None = None, high: fl
         interval = f"{lo}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi}"
         raise BadParameterError(f"{parameter} must be in {interval}, got {value!r}")
     return value
+
+
+def check_fields(config_class, overrides: dict) -> dict:
+    """Return ``overrides`` if every key is a field of the dataclass ``config_class``, else raise
+    :class:`BadParameterError` naming the unknown fields and the valid ones (preset overrides)."""
+    from dataclasses import fields
+
+    names = {f.name for f in fields(config_class)}
+    unknown = sorted(set(overrides) - names)
+    if unknown:
+        raise BadParameterError(
+            f"unknown {config_class.__name__} field(s) {unknown}; valid: {', '.join(sorted(names))}")
+    return overrides

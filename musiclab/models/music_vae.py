@@ -18,7 +18,7 @@ prior with a temperature and interpolates (slerp, lerp) between two calming piec
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from musiclab.data.melody import NUM_CLASSES
-from musiclab.errors import BadParameterError, check_choice, check_range
+from musiclab.errors import BadParameterError, check_choice, check_fields, check_range
 from musiclab.models.sequence import check_events, resolve_generator
 
 #: Scheduled-sampling schedules: "none" (pure teacher forcing) or "inverse_sigmoid" (Bengio et al. 2015).
@@ -164,11 +164,7 @@ PRESETS = {"small": small, "big": big, "hierarchical": hierarchical, "cpu": cpu}
 def preset(name: str, **overrides) -> MusicVAEConfig:
     """The named :class:`MusicVAEConfig` (small, big, hierarchical, cpu) with fields overridden."""
     config = PRESETS[check_choice("MusicVAE preset", name, PRESETS)]()
-    known = {f.name for f in fields(MusicVAEConfig)}
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise BadParameterError(
-            f"unknown MusicVAEConfig field(s) {unknown}; valid: {', '.join(sorted(known))}")
+    check_fields(MusicVAEConfig, overrides)
     return replace(config, **overrides)
 
 

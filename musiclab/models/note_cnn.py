@@ -20,14 +20,14 @@ convolution over the zero-padded grid, so training sees all 32 prefixes of a gri
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from musiclab.data.drums import GRID_STEPS, NUM_DRUM_CLASSES
-from musiclab.errors import BadParameterError, check_choice, check_range
+from musiclab.errors import BadParameterError, check_choice, check_fields, check_range
 from musiclab.models.sequence import SequenceModel, check_events
 from musiclab.models.train import TrainConfig
 
@@ -83,10 +83,7 @@ PRESETS = {"paper": paper, "fast": fast}
 def preset(name: str, **overrides) -> NoteCNNConfig:
     """The NoteCNNConfig preset ``name`` ('paper' or 'fast') with any fields overridden."""
     check_choice("Note-CNN preset", name, PRESETS)
-    names = {f.name for f in fields(NoteCNNConfig)}
-    unknown = sorted(set(overrides) - names)
-    if unknown:
-        raise BadParameterError(f"unknown NoteCNNConfig field(s) {unknown}; valid: {', '.join(sorted(names))}")
+    check_fields(NoteCNNConfig, overrides)
     return PRESETS[name](**overrides)
 
 
@@ -109,10 +106,7 @@ def train_config(name: str = "fast", **overrides) -> TrainConfig:
     (Adam 1e-3, batch 1, as the drum Note-CNN project) or 'fast' (batch 64, cosine); both
     leave the first 8 steps of each grid out of the loss (``skip_first=8``)."""
     check_choice("Note-CNN training preset", name, TRAIN_PRESETS)
-    names = {f.name for f in fields(TrainConfig)}
-    unknown = sorted(set(overrides) - names)
-    if unknown:
-        raise BadParameterError(f"unknown TrainConfig field(s) {unknown}; valid: {', '.join(sorted(names))}")
+    check_fields(TrainConfig, overrides)
     return TrainConfig(**{**TRAIN_PRESETS[name], **overrides})
 
 

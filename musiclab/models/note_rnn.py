@@ -11,14 +11,14 @@ Training settings (learning rate, schedule, skipped losses, windows) live in
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from musiclab.data.melody import NUM_CLASSES
-from musiclab.errors import BadParameterError, check_choice, check_range
+from musiclab.errors import BadParameterError, check_choice, check_fields, check_range
 from musiclab.models.sequence import SequenceModel, check_events
 
 
@@ -99,11 +99,7 @@ def preset(name: str, **overrides) -> NoteRNNConfig:
     ``classic`` needs ``num_classes=len(vocabulary)``. Unknown names raise UnknownNameError.
     """
     check_choice("Note-RNN preset", name, PRESETS)
-    names = {f.name for f in fields(NoteRNNConfig)}
-    unknown = sorted(set(overrides) - names)
-    if unknown:
-        raise BadParameterError(
-            f"unknown NoteRNNConfig field(s) {unknown}; valid: {', '.join(sorted(names))}")
+    check_fields(NoteRNNConfig, overrides)
     if name == "classic" and "num_classes" not in overrides:
         raise BadParameterError(
             "the classic preset runs over a notes-and-chords vocabulary: "

@@ -18,7 +18,7 @@ import math
 import time
 import warnings
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Callable
@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from musiclab.checkpoints import (CheckpointMismatchError, load_checkpoint, load_weights,
                                   check_config, save_checkpoint)
-from musiclab.errors import BadParameterError, check_choice, check_range
+from musiclab.errors import BadParameterError, check_choice, check_fields, check_range
 from musiclab.runtime import pick_device, seed_everything
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
@@ -161,10 +161,7 @@ PRESETS = {"rl_tuner": rl_tuner, "therapy": therapy, "classic": classic, "fast":
 def preset(name: str, **overrides) -> TrainConfig:
     """The TrainConfig preset ``name`` (see ``PRESETS``) with any fields overridden."""
     check_choice("training preset", name, PRESETS)
-    names = {f.name for f in fields(TrainConfig)}
-    unknown = sorted(set(overrides) - names)
-    if unknown:
-        raise BadParameterError(f"unknown TrainConfig field(s) {unknown}; valid: {', '.join(sorted(names))}")
+    check_fields(TrainConfig, overrides)
     return PRESETS[name](**overrides)
 
 

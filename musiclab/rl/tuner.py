@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 from musiclab.checkpoints import (CHECKPOINT_DIR, CheckpointMismatchError, config_from_checkpoint,
                                   load_checkpoint, load_model, load_weights, save_checkpoint)
 from musiclab.data.melody import NUM_CLASSES
-from musiclab.errors import BadParameterError, MusiclabError, check_choice, check_range
+from musiclab.errors import BadParameterError, MusiclabError, check_choice, check_fields, check_range
 from musiclab.models.sequence import SequenceModel, resolve_generator
 from musiclab.rl.q_network import ALGORITHMS, QNetwork, QNetworkConfig, soft_update, target_network
 from musiclab.rl.replay import EpisodeBatch, EpisodeReplay
@@ -224,10 +224,7 @@ def preset(name: str, **overrides) -> TunerConfig:
 
 def _preset_config(name: str, overrides: dict) -> TunerConfig:
     check_choice("tuner preset", name, PRESETS)
-    names = {f.name for f in fields(TunerConfig)}
-    unknown = sorted(set(overrides) - names)
-    if unknown:
-        raise BadParameterError(f"unknown TunerConfig field(s) {unknown}; valid: {', '.join(sorted(names))}")
+    check_fields(TunerConfig, overrides)
     return PRESETS[name](**overrides)
 
 
