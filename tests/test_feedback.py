@@ -11,10 +11,11 @@ from musiclab.profiles import ProfileStore, UnknownPieceError
 from musiclab.rl.feedback import (Personaliser, PersonaliserConfig, personaliser_preset, record_feedback,
                                   satisfaction_of, seconds_to_step, simulate_session)
 from musiclab.rl.preference import (FEATURES, NUM_FEATURES, FeatureScale, PreferenceModel, PreferenceRule,
-                                    SimulatedListener, feedback_target, sounding_pitches, window_features)
+                                    SimulatedListener, all_window_features, feedback_target, sounding_pitches,
+                                    window_features)
 from musiclab.rl.q_network import QNetwork
 from musiclab.rl.rules import rl_tuner_rules
-from musiclab.rl.tuner import total_reward
+from musiclab.rl.tuner import compose, total_reward
 
 C4, D4, E4, G4, C5 = 60 - 46, 62 - 46, 64 - 46, 67 - 46, 72 - 46
 TINY = dict(episodes=32, batch_size=32, train_every=1, candidates=2, scale_pieces=32)
@@ -62,6 +63,25 @@ def test_window_features_measure_register_density_leaps_rests_and_range():
     assert features["register"] == pytest.approx((60 * 2 + 67 * 2 + 72 + 62) / 6)
     late = window_features(melody, 7, window=2)[0]
     assert late[FEATURES.index("leap")] == 7.5 and late[FEATURES.index("register")] == 67
+
+
+def test_features_of_every_window_agree_with_each_window_measured_alone():
+    rng = np.random.default_rng(0)
+    melodies = rng.integers(0, 38, (5, 20))
+    melodies[rng.random(melodies.shape) < 0.4] = 1  # plenty of holds
+    melodies[0, :6] = [1, 1, 0, 1, C4, 1]  # a rest before the first note
+    for window in (1, 3, 8, 30):
+        every = all_window_features(melodies, window)
+        assert every.shape == (5, 20, NUM_FEATURES)
+        for end in (0, 4, 19):
+            np.testing.assert_array_equal(every[:, end], window_features(melodies, end, window))
+    ends = np.array([3, 19, 0, 7, 12])
+    np.testing.assert_array_equal(window_features(melodies, ends, 8), every_at(melodies, ends, 8))
+
+
+def every_at(melodies, ends, window):
+    """Each melody's window ending at its own end, measured one melody at a time."""
+    return np.concatenate([window_features(m, e, window) for m, e in zip(melodies, ends)])
 
 
 def test_a_window_with_no_notes_has_undefined_features_that_scale_to_usual():
@@ -161,6 +181,20 @@ def test_one_personalisation_round_retunes_the_network_warm_started(q_net, scale
     assert not torch.equal(after["body.head.weight"], start["body.head.weight"])
     assert torch.equal(after["prior.head.weight"], start["prior.head.weight"])  # the prior stays frozen
     assert all(torch.equal(v, q_net.state_dict()[k]) for k, v in start.items())  # the given network untouched
+
+
+def test_the_next_piece_is_the_candidate_the_preference_model_likes_best(q_net, scale):
+    personaliser = Personaliser(q_net, PersonaliserConfig(**{**TINY, "candidates": 6}), scale=scale)
+    candidates = compose(q_net, 3 * 6, 32, c=personaliser.c, epsilon=0.3, seed=11).numpy().reshape(3, 6, 32)
+    plain = personaliser.compose_pieces(3, seed=11)
+    assert plain.shape == (3, 32) and np.array_equal(plain, candidates[:, 0])  # no feedback: no choice
+    personaliser.observe(np.array([C5, 1, 1, 1] * 8), 20, 1.0)  # likes high, held notes
+    personaliser.observe(np.array([C4, D4, C4, D4] * 8), 20, -1.0)
+    chosen = personaliser.compose_pieces(3, seed=11)
+    scores = personaliser.piece_scores(candidates.reshape(-1, 32)).reshape(3, 6)
+    assert np.array_equal(chosen, candidates[np.arange(3), scores.argmax(axis=1)])
+    assert np.array_equal(personaliser.compose_piece(seed=5), personaliser.compose_pieces(1, seed=5)[0])
+    assert (scores.max(axis=1) > scores.mean(axis=1)).all()
 
 
 def test_feedback_on_a_piece_that_does_not_exist_is_an_error(store):

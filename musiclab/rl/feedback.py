@@ -13,6 +13,9 @@
    (r_pref enters the tuner as one more rule of weight ``weight · c``, which the tuner divides by c),
    and :meth:`Personaliser.personalise` re-tunes the Q-network for a few hundred compositions,
    warm-started from its current weights, so the next piece reflects the listener. Repeat forever.
+   The next piece is the best of ``candidates`` ε-greedy pieces by the preference model
+   (:meth:`Personaliser.compose_piece`): within a session this choice does most of the work (a few
+   re-tuning rounds move a tuned DQN little), across sessions the re-tuned network carries it.
 4. :meth:`Personaliser.save` / :meth:`Personaliser.restore` keep the tuned Q-network and the
    preference model per profile.
 
@@ -66,7 +69,7 @@ def record_feedback(store: ProfileStore, profile: Profile, piece_id: int, second
 class PersonaliserConfig:
     """How a listener's generator is personalised. Presets: ``PRESETS`` (``personaliser_preset``)."""
 
-    weight: float = 30.0
+    weight: float = 10.0
     """Weight of r_pref in r = log p + r_MT / c + weight · r_pref."""
     window: int = WINDOW_STEPS
     """Steps of music (ending at the reaction) that a feedback event refers to."""
@@ -80,10 +83,13 @@ class PersonaliserConfig:
     """Adam learning rate of the re-tuning (small: each round nudges the network)."""
     temperature: float = 0.7
     """Boltzmann exploration temperature while re-tuning (fixed)."""
-    candidates: int = 8
-    """Pieces composed per "next piece"; the one the preference model likes best is played."""
-    epsilon: float = 0.1
-    """ε when composing (a random step is a sample of the Note-RNN), for variety between pieces."""
+    candidates: int = 32
+    """Pieces composed per "next piece" (one batch, tens of milliseconds); the one the preference
+    model likes best is played. The main lever of quick personalisation (``bench/personalisation.py``)."""
+    epsilon: float = 0.3
+    """ε when composing (a random step is a sample of the Note-RNN): the variety among candidates
+    that the choice needs (a tuned DQN's greedy piece is one fixed tune). 0.3 as in the music-therapy
+    system's tuner (``musiclab.rl.tuner.therapy``)."""
     length: int = 32
     """Steps (16ths) per piece."""
     c: float | None = None
@@ -111,16 +117,18 @@ class PersonaliserConfig:
 
 def fast(**overrides) -> PersonaliserConfig:
     """Quick rounds for notebooks, tests and the benchmark: 128 compositions and 64 updates per
-    round (about 3-4 s on a loaded 2-core CPU), r_pref at weight 30, best of 8 candidates. Not from a paper: tuned on
-    ``bench/personalisation.py`` (README figures)."""
+    round (1.5-2.5 s on a loaded 2-core CPU), r_pref at weight 10, best of 32 candidates composed
+    at ε = 0.3 (the music-therapy system's ε). Not from a paper: chosen with
+    ``bench/personalisation.py`` (README figures), where the choice among candidates does most of
+    the quick gain and the re-tuning moves the generator itself."""
     return PersonaliserConfig(**overrides)
 
 
 def gentle(**overrides) -> PersonaliserConfig:
-    """Smaller steps: r_pref at weight 10, no choice among candidates, so the music changes only
+    """Smaller steps: r_pref at weight 3, no choice among candidates, so the music changes only
     through re-tuning and stays closer to the RL Tuner's (Jaques et al. 2017, c as tuned). Not from
     a paper."""
-    return PersonaliserConfig(**{"weight": 10.0, "candidates": 1, **overrides})
+    return PersonaliserConfig(**{"weight": 3.0, "candidates": 1, **overrides})
 
 
 #: Named personaliser presets.
@@ -202,12 +210,22 @@ class Personaliser:
         features = all_window_features(pieces, self.config.window)[:, min(self.config.window, self.config.length) - 1:]
         return self.preference.probability(self.scale(features)).mean(axis=1)
 
-    def compose_piece(self, seed: int) -> np.ndarray:
-        """The next piece: ``candidates`` pieces composed ε-greedily (seeded), the one the preference
-        model likes best: np.int64 [length]."""
+    def compose_pieces(self, n: int, seed: int) -> np.ndarray:
+        """``n`` next pieces at once: for each, ``candidates`` pieces composed ε-greedily (seeded, one
+        batch), and the one the preference model likes best: np.int64 [n, length]. Without feedback
+        every candidate scores the same and the first (a plain ε-greedy piece) is kept."""
         cfg = self.config
-        pieces = compose(self.q_net, cfg.candidates, cfg.length, c=self.c, epsilon=cfg.epsilon, seed=seed).numpy()
-        return pieces[int(np.argmax(self.piece_scores(pieces)))] if cfg.candidates > 1 else pieces[0]
+        n = int(check_range("n", n, 1))
+        pieces = compose(self.q_net, n * cfg.candidates, cfg.length, c=self.c, epsilon=cfg.epsilon,
+                         seed=seed).numpy().reshape(n, cfg.candidates, cfg.length)
+        if cfg.candidates == 1 or self.preference.count == 0:
+            return pieces[:, 0]
+        scores = self.piece_scores(pieces.reshape(-1, cfg.length)).reshape(n, cfg.candidates)
+        return pieces[np.arange(n), np.argmax(scores, axis=1)]
+
+    def compose_piece(self, seed: int) -> np.ndarray:
+        """The next piece (:meth:`compose_pieces` with n = 1): np.int64 [length]."""
+        return self.compose_pieces(1, seed)[0]
 
     def observe(self, piece, position: int, value: float, kind: str = "more_less") -> None:
         """Learn from one reaction ``value`` (of ``kind``) at step ``position`` of ``piece`` [T]."""
