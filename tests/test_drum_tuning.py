@@ -108,8 +108,76 @@ def test_tuning_from_a_checkpoint_saves_a_loadable_q_network(tmp_path, cnn):
 
     save_checkpoint(tmp_path / "cnn.pt", cnn)
     run = D.tune_drums_from_checkpoint(tmp_path / "cnn.pt", rules="groove", epsilon=0.1, seed=0,
-                                       out_path=tmp_path / "q.pt", quiet=True, **TINY)
+                                       out_path=tmp_path / "q.pt", quiet=True, primed=False, **TINY)
     loaded = T.load_q_network(tmp_path / "q.pt")
     assert loaded.extra["rules"] == "groove" and loaded.extra["episodes"] == TINY["episodes"]
     primer = torch.zeros(8, dtype=torch.long)
     assert torch.equal(D.compose_drums(loaded, primer), D.compose_drums(run.q_net, primer))
+
+
+# ------------------------------------------------------------ primers and drum rule sets in the tuner
+
+OPENINGS = torch.tensor([[0, 9, 6, 9, 1, 9, 6, 9], [6, 6, 6, 6, 6, 6, 6, 6], [0, 0, 9, 9, 1, 9, 9, 9]])
+
+
+def test_play_keeps_the_primer_steps_and_scores_them_like_any_step(cnn):
+    q_net = QNetwork.from_model(cnn)
+    batch = T.play(q_net, 3, GRID_STEPS, primer=OPENINGS, epsilon=0.5, random_actions="uniform",
+                   generator=torch.Generator().manual_seed(0))
+    assert torch.equal(batch.actions[:, :8], OPENINGS)
+    assert torch.allclose(batch.log_p, cnn.log_prob(batch.actions), atol=1e-5)
+    with pytest.raises(BadParameterError, match="primer must be"):
+        T.play(q_net, 2, GRID_STEPS, primer=OPENINGS)
+    with pytest.raises(BadParameterError, match="outside the vocabulary"):
+        T.play(q_net, 1, GRID_STEPS, primer=torch.tensor([[12]]))
+
+
+def test_without_primers_the_tuner_plays_exactly_as_before(cnn):
+    plain = T.Tuner(cnn, D.drum_config(0.3, **TINY), rules=None)
+    unprimed = T.Tuner(cnn, D.drum_config(0.3, **TINY), rules=None, primers=None)
+    assert torch.equal(plain.collect().actions, unprimed.collect().actions)
+
+
+def test_every_composition_the_tuner_plays_starts_from_one_of_its_primers(cnn):
+    run = T.Tuner(cnn, D.drum_config(0.5, **TINY), rules=None, primers=OPENINGS)
+    batch = run.collect()
+    starts = {tuple(row) for row in batch.actions[:, :8].tolist()}
+    assert starts <= {tuple(row) for row in OPENINGS.tolist()} and len(starts) > 1
+    again = T.Tuner(cnn, D.drum_config(0.5, **TINY), rules=None, primers=OPENINGS).collect()
+    assert torch.equal(batch.actions, again.actions)  # same seed, same primers drawn
+    with pytest.raises(BadParameterError, match="primers must be"):
+        T.Tuner(cnn, D.drum_config(0.5, **TINY), rules=None, primers=torch.zeros((2, 32), dtype=torch.long))
+    with pytest.raises(BadParameterError, match="outside the vocabulary"):
+        T.Tuner(cnn, D.drum_config(0.5, **TINY), rules=None, primers=torch.full((2, 8), 10))
+
+
+def test_the_tuner_takes_a_drum_rule_set_for_a_drum_model_but_no_named_melody_set(cnn):
+    from musiclab.rl.drum_rules import drum_rule_set
+
+    run = T.Tuner(cnn, D.drum_config(0.1, rules="groove", **TINY), rules=drum_rule_set("groove"))
+    assert run.rules.name == "groove" and run.collect().rule_reward.abs().sum() > 0
+    with pytest.raises(BadParameterError, match="38 classes"):
+        T.Tuner(cnn, D.drum_config(0.1, **TINY), rules="rl_tuner")
+
+
+def test_tune_drums_starts_its_compositions_from_the_primers_it_is_given(cnn):
+    run = D.tune_drums(cnn, D.drum_config(0.1, rules="groove", **TINY), primers=OPENINGS[:1], quiet=True)
+    batch = run.replay.sample(4, torch.Generator().manual_seed(0))
+    assert (batch.actions[:, :8] == OPENINGS[0]).all()
+
+
+def test_tuning_from_a_checkpoint_is_primed_with_the_training_openings(tmp_path, cnn, monkeypatch):
+    from musiclab.checkpoints import save_checkpoint
+    from musiclab.data.drums import DrumSet
+    from musiclab.models.drum_data import split_drums
+
+    rng = np.random.default_rng(0)
+    grids = rng.integers(0, NUM_DRUM_CLASSES, (60, GRID_STEPS))
+    data = split_drums(DrumSet(grids, [f"g{i}" for i in range(60)], {}))
+    monkeypatch.setattr(D, "load_drum_data", lambda quiet=False: data)
+    assert torch.equal(D.training_primers(data), data.train[:, :8])
+    save_checkpoint(tmp_path / "cnn.pt", cnn)
+    run = D.tune_drums_from_checkpoint(tmp_path / "cnn.pt", quiet=True, **TINY)
+    openings = {tuple(row) for row in data.train[:, :8].tolist()}
+    played = run.replay.sample(8, torch.Generator().manual_seed(0)).actions[:, :8].tolist()
+    assert all(tuple(row) in openings for row in played)

@@ -1,4 +1,4 @@
-"""Drum grids: the GM drum map, the loudest-hit rule, MIDI in and out, bad files, folder and mma sources."""
+"""Drum grids: the GM drum map, the priority order of a step, MIDI in and out, bad files, folder and mma sources."""
 from __future__ import annotations
 
 import os
@@ -78,28 +78,48 @@ def test_class_names_and_playback_pitches_line_up():
     assert [DRUM_MAP[p] for p in CLASS_PITCHES] == list(range(9))
 
 
-# ------------------------------------------------------------ the loudest-hit rule
+# ------------------------------------------------------------ one drum per step: the priority order
 
-def test_loudest_hit_in_a_step_wins_whatever_its_order():
-    grid = grid_from_hits([3, 3, 3], [42, 36, 38], [60, 90, 80])
-    assert grid[3] == KICK
-    assert grid_from_hits([3, 3], [36, 42], [50, 51])[3] == CLOSED_HAT
+def test_the_priority_order_puts_kick_and_snare_before_toms_crash_hats_and_ride():
+    assert drums.STEP_PRIORITY == (KICK, SNARE, HIGH_TOM, LOW_MID_TOM, FLOOR_TOM, CRASH,
+                                   OPEN_HAT, CLOSED_HAT, RIDE)
 
 
-def test_a_velocity_tie_goes_to_the_lower_class_index():
-    assert grid_from_hits([0, 0], [42, 38], [100, 100])[0] == SNARE
+def test_the_drum_first_in_priority_wins_a_step_whatever_the_order_of_the_hits():
+    assert grid_from_hits([3, 3, 3], [42, 38, 36])[3] == KICK
+    assert grid_from_hits([3, 3], [36, 42])[3] == KICK
+    assert grid_from_hits([0, 0], [42, 38])[0] == SNARE
+    assert grid_from_hits([0, 0, 0], [51, 46, 49])[0] == CRASH
+    assert grid_from_hits([0, 0], [51, 44])[0] == CLOSED_HAT  # the pedal hi-hat breaks a ride line
+
+
+@pytest.mark.parametrize("first, second", list(zip(range(9), range(1, 9))))
+def test_each_class_beats_every_class_after_it_in_the_priority_order(first, second):
+    a, b = drums.STEP_PRIORITY[first], drums.STEP_PRIORITY[second]
+    assert grid_from_hits([7, 7], [CLASS_PITCHES[b], CLASS_PITCHES[a]])[7] == a
+
+
+def test_a_loud_hi_hat_no_longer_hides_the_kick_and_snare_of_a_midi_file():
+    hits = [(step, 42, 127) for step in range(0, 32, 2)]
+    hits += [(0, 36, 40), (8, 36, 40), (16, 36, 40), (24, 36, 40), (4, 38, 40), (12, 38, 40),
+             (20, 38, 40), (28, 38, 40)]
+    grid = grid_from_midi(drum_midi(hits))
+    assert grid[[0, 8, 16, 24]].tolist() == [KICK] * 4 and grid[[4, 12, 20, 28]].tolist() == [SNARE] * 4
+    assert grid[[2, 6, 10, 14]].tolist() == [CLOSED_HAT] * 4
 
 
 def test_unmapped_pitches_are_ignored_and_empty_steps_are_silence():
-    grid = grid_from_hits([0, 0, 5], [54, 36, 69], [127, 40, 127])
-    assert grid[0] == KICK  # the louder tambourine does not count
+    grid = grid_from_hits([0, 0, 5], [54, 42, 69])
+    assert grid[0] == CLOSED_HAT  # the tambourine does not count
     assert grid[5] == SILENCE
     assert (np.delete(grid, 0) == SILENCE).all()
 
 
-def test_hits_outside_the_grid_are_rejected():
+def test_hits_outside_the_grid_or_of_unequal_lengths_are_rejected():
     with pytest.raises(BadParameterError, match="0..31"):
-        grid_from_hits([32], [36], [100])
+        grid_from_hits([32], [36])
+    with pytest.raises(BadParameterError, match="one entry per hit"):
+        grid_from_hits([0, 1], [36])
 
 
 # ------------------------------------------------------------ grids from MIDI
@@ -232,7 +252,7 @@ def gmd_like_folder(root: Path) -> Path:
     """Nested folders as in the Groove MIDI Dataset, with good, duplicate and bad files."""
     session = root / "drummer1" / "session1"
     session.mkdir(parents=True)
-    drum_midi(rock_beat(bars=4) + [(32, 49, 120)]).write(str(session / "1_rock_120_beat_4-4.mid"))
+    drum_midi(rock_beat(bars=4) + [(34, 49, 120)]).write(str(session / "1_rock_120_beat_4-4.mid"))
     fill = [(step, 50 if step < 8 else 43, 90) for step in range(0, 16, 2)]
     drum_midi(fill, tempo=100.0).write(str(session / "2_rock_100_fill_4-4.MIDI"))
     eval_session = root / "drummer2" / "eval_session"

@@ -6,14 +6,15 @@ melody rules in :mod:`musiclab.rl.rules`, ``rule(pattern, action, step) -> float
 is the 2-bar grid so far (``step`` drum classes of ``musiclab.data.drums``, 9 = silence, as an
 np.int64 array or a list: :meth:`RuleSet.rewards` passes lists), ``action`` the class about to be played at ``step`` (0..31; 16 steps a bar, beats at
 steps 0, 4, 8, 12 of each bar). A :class:`musiclab.rl.rules.RuleSet` combines them, so a drum
-set is used as r_MT exactly like a melody set, with the same c.
+set is used as r_MT exactly like a melody set, divided by c (the drum tuner's c is 0.25,
+``musiclab.rl.drum_tuning.DRUM_C``).
 
 Each rule has a vectorised twin (``_<rule>_batch(patterns [B, t], actions [B], step) -> [B]``,
 attached with :func:`musiclab.rl.rules.with_batch`) that :meth:`RuleSet.rewards` calls once per
 batch; the tests check that the two agree.
 
 Magnitudes are on the melody rules' scale (±1 for the main rules, ±0.5 for the finer ones),
-so one step earns between −2 and +1: the same c balances them against log p.
+so one step earns between −2 and +1 before the division by c.
 """
 from __future__ import annotations
 

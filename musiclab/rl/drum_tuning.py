@@ -6,8 +6,10 @@ every 10 updates, ε-greedy) and swept ε over {0.01, 0.05, 0.1, 0.3, 0.5}, comp
 reward curves (window 1000). Here, on top of :mod:`musiclab.rl.tuner`:
 
 * :func:`tune_drums` — the log-p tuner (``rules=None``), the rule-tuned model (``rules='groove'``:
-  r = log p + r_MT / c with the RL Tuner's c = 0.5) and the rules-only agent
-  (``learned_reward=False``), all from one trained Note-CNN;
+  r = log p + r_MT / c with c = 0.25, :data:`DRUM_C`) and the rules-only agent
+  (``learned_reward=False``), all from one trained Note-CNN; every composition played while
+  tuning starts from an 8-step primer of a real grid (``primers``), as the grids composed
+  afterwards do, so the Q-network learns the states it will be used in;
 * :func:`epsilon_sweep` and :func:`rolling_reward` — the sweep and its curves;
 * :func:`compose_drums` — greedy (or ε-greedy) grids from a tuned Q-network, started from 8-step
   primers of real grids (the CNN is not trained on the first 8 steps);
@@ -24,6 +26,7 @@ import torch
 
 from musiclab.checkpoints import load_model
 from musiclab.errors import BadParameterError, check_choice, check_range
+from musiclab.models.drum_data import SKIP_FIRST, load_drum_data
 from musiclab.models.sequence import check_events, resolve_generator
 from musiclab.rl import tuner as tuning
 from musiclab.rl.drum_rules import DRUM_RULE_SETS, drum_rule_set
@@ -32,8 +35,11 @@ from musiclab.runtime import seed_everything
 
 #: The ε values of the drum project's sweep.
 PAPER_EPSILONS = (0.01, 0.05, 0.1, 0.3, 0.5)
-#: The weight of the drum rules, r = log p + r_MT / c: the RL Tuner's c.
-DRUM_C = 0.5
+#: The weight of the drum rules, r = log p + r_MT / c. Half the RL Tuner's 0.5: with c = 0.5 the
+#: Note-CNN's near-certain continuations of a one-drum opening (log p ≈ 0 against ≈ −5 for a kick)
+#: outweigh the −1 of ``no_monotony``, and 1.5 % of the rule-tuned grids stayed monotonous
+#: (``bench/drums.py``, 8,000 grids); at c = 0.25, 0.5 %, keeping a retained-likelihood ratio > 1.
+DRUM_C = 0.25
 #: Transitions per point of the rolling-average reward curves (the drum project's window).
 REWARD_WINDOW = 1000
 
@@ -42,30 +48,36 @@ def drum_config(epsilon: float = 0.1, rules: str | None = None, learned_reward: 
                 c: float = DRUM_C, seed: int = 0, **overrides) -> tuning.TunerConfig:
     """The ``drums`` TunerConfig preset at a constant exploration rate ``epsilon`` (no annealing,
     as the drum project's sweep), with drum rule set ``rules`` ('groove', 'variety' or None) and
-    any other TunerConfig field overridden (e.g. ``episodes=2000``)."""
+    any other TunerConfig field overridden (e.g. ``episodes=2000``). One torch thread unless
+    ``num_threads`` says otherwise: the Note-CNN is too small to gain from more (on a busy 2-core
+    machine, several threads made an 8,000-grid run take minutes instead of ~45 s)."""
     check_range("epsilon", epsilon, 0, 1)
     if rules is not None:
         check_choice("drum rule set", rules, DRUM_RULE_SETS)
     values = {"epsilon": float(epsilon), "epsilon_start": float(epsilon), "rules": rules,
-              "learned_reward": learned_reward, "c": float(c), "seed": int(seed), **overrides}
+              "learned_reward": learned_reward, "c": float(c), "seed": int(seed), "num_threads": 1,
+              **overrides}
     return tuning.preset("drums", **values)
 
 
-def tune_drums(cnn, config: tuning.TunerConfig | None = None, *, quiet: bool = False,
+def tune_drums(cnn, config: tuning.TunerConfig | None = None, *, primers=None, quiet: bool = False,
                checkpoint_path=None) -> tuning.Tuner:
     """Tune a trained drum Note-CNN with ``config`` (default :func:`drum_config`); the drum rule set
-    named by ``config.rules`` is r_MT. Returns the finished Tuner (``q_net``, ``history``). Notebook 05.
-
-    The tuner's own rule lookup knows only the melody rule sets, so the drum set is attached to the
-    Tuner after it is built (as the tuner's tests attach custom rule sets).
+    named by ``config.rules`` is r_MT. ``primers``: LongTensor [N, P] of openings (e.g.
+    ``training_primers(data)``), each composition played starts from a row drawn from them (None:
+    from the empty prefix). Returns the finished Tuner (``q_net``, ``history``). Notebook 05.
     """
     config = config if config is not None else drum_config()
-    if config.rules is not None:
-        check_choice("drum rule set", config.rules, DRUM_RULE_SETS)
-    run = tuning.Tuner(cnn, config, rules=None)
-    run.rules = None if config.rules is None else drum_rule_set(config.rules)
+    rules = None if config.rules is None else drum_rule_set(config.rules)
+    run = tuning.Tuner(cnn, config, rules=rules, primers=primers)
     run.run(quiet=quiet, checkpoint_path=checkpoint_path)
     return run
+
+
+def training_primers(data) -> torch.Tensor:
+    """The 8-step openings [N, 8] of every training grid of ``data`` (a ``drum_data.DrumData``): the
+    primers the tuner starts from, drawn from the same grids as the primers composing starts from."""
+    return data.train[:, :SKIP_FIRST].clone()
 
 
 def rolling_reward(history: tuning.TuningHistory, window: int = REWARD_WINDOW) -> tuple[np.ndarray, np.ndarray]:
@@ -118,17 +130,18 @@ class SweepResult:
 
 
 def epsilon_sweep(cnn, epsilons=PAPER_EPSILONS, window: int = REWARD_WINDOW, seed: int = 0,
-                  quiet: bool = False, **overrides) -> SweepResult:
-    """Tune ``cnn`` once per ε (learned reward only, constant ε, same seed) and collect each run's
-    rolling-average reward curve (:func:`rolling_reward`). ``overrides`` go to :func:`drum_config`
-    (e.g. ``episodes=1024, batch_size=16``). Notebook 05 and ``bench/drums.py``."""
+                  quiet: bool = False, primers=None, **overrides) -> SweepResult:
+    """Tune ``cnn`` once per ε (learned reward only, constant ε, same seed, compositions started
+    from ``primers`` as in :func:`tune_drums`) and collect each run's rolling-average reward curve
+    (:func:`rolling_reward`). ``overrides`` go to :func:`drum_config` (e.g. ``episodes=1024,
+    batch_size=16``). Notebook 05 and ``bench/drums.py``."""
     epsilons = tuple(float(check_range("epsilon", eps, 0, 1)) for eps in epsilons)
     if not epsilons:
         raise BadParameterError("give at least one ε to sweep")
     curves, seconds, tuners = {}, {}, {}
     for eps in epsilons:
         started = time.perf_counter()
-        run = tune_drums(cnn, drum_config(eps, seed=seed, **overrides), quiet=quiet)
+        run = tune_drums(cnn, drum_config(eps, seed=seed, **overrides), primers=primers, quiet=quiet)
         seconds[eps] = time.perf_counter() - started
         curves[eps], tuners[eps] = rolling_reward(run.history, window), run
     return SweepResult(epsilons, int(window), curves, seconds, tuners)
@@ -189,10 +202,13 @@ def retained_likelihood(tuned_log_p: float, rules_only_log_p: float, model_log_p
 
 def tune_drums_from_checkpoint(cnn_path="drum_cnn_fast", rules: str | None = None, epsilon: float = 0.1,
                                learned_reward: bool = True, seed: int = 0, out_path=None,
-                               quiet: bool = False, **overrides) -> tuning.Tuner:
+                               quiet: bool = False, primed: bool = True, **overrides) -> tuning.Tuner:
     """Tune the Note-CNN at ``cnn_path`` (a file or a shipped name) with :func:`drum_config` and save
-    the Q-network to ``out_path``: what ``musiclab tune --model drums`` calls (see SHIPPED's commands)."""
+    the Q-network to ``out_path``: what ``musiclab tune --model drums`` calls (see SHIPPED's commands).
+    ``primed``: start every composition from the opening of an mma training grid
+    (:func:`training_primers`; the same split as the CNN's), else from the empty prefix."""
     seed_everything(seed)
     cnn = load_model(cnn_path, device="cpu")
     config = drum_config(epsilon, rules, learned_reward, seed=seed, **overrides)
-    return tune_drums(cnn, config, quiet=quiet, checkpoint_path=out_path)
+    primers = training_primers(load_drum_data(quiet=quiet)) if primed else None
+    return tune_drums(cnn, config, primers=primers, quiet=quiet, checkpoint_path=out_path)

@@ -37,7 +37,7 @@ from musiclab.checkpoints import (CHECKPOINT_DIR, CheckpointMismatchError, confi
                                   load_checkpoint, load_model, load_weights, save_checkpoint)
 from musiclab.data.melody import NUM_CLASSES
 from musiclab.errors import BadParameterError, MusiclabError, check_choice, check_fields, check_range
-from musiclab.models.sequence import SequenceModel, resolve_generator
+from musiclab.models.sequence import SequenceModel, check_events, resolve_generator
 from musiclab.rl.q_network import ALGORITHMS, QNetwork, QNetworkConfig, soft_update, target_network
 from musiclab.rl.replay import EpisodeBatch, EpisodeReplay
 from musiclab.rl.rules import RuleSet, rule_set
@@ -295,15 +295,20 @@ def _net_c(q_net: QNetwork, c: torch.Tensor):
 @torch.no_grad()
 def play(q_net: QNetwork, n: int, length: int, c=None, *, epsilon: float = 0.0,
          temperature: float | None = None, random_actions: str = "prior", rules: RuleSet | None = None,
-         generator: torch.Generator | None = None) -> EpisodeBatch:
+         generator: torch.Generator | None = None, primer: torch.Tensor | None = None) -> EpisodeBatch:
     """Play ``n`` compositions of ``length`` steps in parallel with the Q-network's policy.
 
     Each step: greedy on the policy logits (or, with ``temperature``, a sample of their softmax at
     that temperature); then with probability ``epsilon`` the action is replaced by a random one from
-    ``random_actions`` ('prior': sampled from the frozen prior p(a | s); 'uniform'). Returns the
-    actions [n, length], log p(a_t | s_t) of the prior and the rules' reward r_MT (0 without
-    ``rules``) per step, and c [n].
+    ``random_actions`` ('prior': sampled from the frozen prior p(a | s); 'uniform'). With ``primer``
+    (LongTensor [n, P], P <= length) steps 0..P-1 play the primer instead (scored like any step; the
+    drum tuner starts from real 8-step openings, notebook 05). Returns the actions [n, length],
+    log p(a_t | s_t) of the prior and the rules' reward r_MT (0 without ``rules``) per step, and c [n].
     """
+    if primer is not None:
+        primer = check_events("primer", primer, q_net.num_classes).cpu()
+        if primer.shape[0] != n or primer.shape[1] > length:
+            raise BadParameterError(f"primer must be [n={n}, P <= {length}], got {tuple(primer.shape)}")
     device = q_net.device
     state = q_net.initial_state(n, c)
     tokens = q_net.begin_tokens(n)
@@ -325,6 +330,8 @@ def play(q_net: QNetwork, n: int, length: int, c=None, *, epsilon: float = 0.0,
             else:
                 random = torch.randint(q_net.num_classes, (n,), generator=generator)
             chosen = torch.where(explore, random, chosen)
+        if primer is not None and t < primer.shape[1]:
+            chosen = primer[:, t]
         log_p[:, t] = prior_log_p.gather(1, chosen.unsqueeze(1)).squeeze(1)
         if rules is not None:
             rule_reward[:, t] = rules.rewards(actions[:, :t].numpy(), chosen.numpy(), t)
@@ -417,7 +424,8 @@ class Tuner:
     built by :func:`tune`.
     """
 
-    def __init__(self, model: SequenceModel, config: TunerConfig | None = None, rules=_FROM_CONFIG) -> None:
+    def __init__(self, model: SequenceModel, config: TunerConfig | None = None, rules=_FROM_CONFIG,
+                 primers=None) -> None:
         if not isinstance(model, SequenceModel) or not isinstance(model, torch.nn.Module):
             raise BadParameterError(f"model must be a trained SequenceModel module (e.g. a NoteRNN), "
                                     f"got {type(model).__name__}")
@@ -428,9 +436,17 @@ class Tuner:
         if self.rules is not None and self.rules.num_steps != config.length:
             raise BadParameterError(f"the rule set scores pieces of {self.rules.num_steps} steps, "
                                     f"but length={config.length}")
-        if self.rules is not None and model.num_classes != NUM_CLASSES:
-            raise BadParameterError(f"the music-theory rules score melody events (38 classes); the model "
-                                    f"has {model.num_classes} classes: use rules=None")
+        if self.rules is not None and model.num_classes != NUM_CLASSES and not isinstance(rules, RuleSet):
+            raise BadParameterError(f"the named music-theory rules score melody events (38 classes); the model "
+                                    f"has {model.num_classes} classes: use rules=None or pass a RuleSet "
+                                    f"for its classes (e.g. musiclab.rl.drum_rules.drum_rule_set('groove'))")
+        # Openings [N, P] to start compositions from (each round draws rows); None: from the begin token.
+        self.primers = None
+        if primers is not None:
+            self.primers = check_events("primers", primers, model.num_classes).cpu()
+            if len(self.primers) == 0 or self.primers.shape[1] >= config.length:
+                raise BadParameterError(f"primers must be [N >= 1, P < length={config.length}], "
+                                        f"got {tuple(self.primers.shape)}")
         self.generator = seed_everything(config.seed)
         self.q_net = QNetwork.from_model(model, config.algorithm, conditioned=config.c_range is not None,
                                          c=config.c)
@@ -468,11 +484,14 @@ class Tuner:
         n = min(cfg.batch_size, cfg.episodes - self.episodes_played)
         amount = self.exploration_now()
         c = self._draw_c(n)
+        primer = (None if self.primers is None
+                  else self.primers[torch.randint(len(self.primers), (n,), generator=self.generator)])
         self.q_net.eval()
         batch = play(self.q_net, n, cfg.length, c,
                      epsilon=amount if cfg.exploration == "egreedy" else 0.0,
                      temperature=amount if cfg.exploration == "boltzmann" else None,
-                     random_actions=cfg.random_actions, rules=self.rules, generator=self.generator)
+                     random_actions=cfg.random_actions, rules=self.rules, generator=self.generator,
+                     primer=primer)
         self.replay.add(batch)
         history = self.history
         history.episodes.append(self.episodes_played + n)
