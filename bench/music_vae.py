@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -105,6 +106,7 @@ def main(argv=None) -> dict:
         "interpolation": quality,
         "training_steps": extra["steps"], "training_seconds": extra["train_seconds"],
         "total_seconds": time.perf_counter() - started,
+        "load_average_1_5_15min": [round(x, 2) for x in os.getloadavg()],
     }
     print(f"{NAME}: {extra['steps']} steps, trained in {extra['train_seconds']:.0f} s ({extra['command']})")
     print(f"{len(windows)} Essen test windows: reconstruction accuracy {accuracy:.3f} (no teacher forcing; "
@@ -115,7 +117,8 @@ def main(argv=None) -> dict:
     print(f"{'method':>14} {'in key':>7} {'step change':>12} {'log p':>7}")
     for method, scores in quality.items():
         print(f"{method:>14} {scores['in_key_share']:7.3f} {scores['step_change']:12.3f} {scores['log_p']:7.3f}")
-    print(f"total {result['total_seconds']:.1f} s")
+    print(f"total {result['total_seconds']:.1f} s (load average {result['load_average_1_5_15min']}, "
+          f"{os.cpu_count()} CPUs)")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(RESULTS, json.dumps(result, indent=1).encode())
     return result

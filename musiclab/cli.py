@@ -5,6 +5,7 @@
     musiclab render IN.mid OUT.wav [--soundfont PATH] [--rate 22050]
     musiclab train note-rnn --preset fast --corpus essen --seed 0 --out MODEL.pt [--steps N ...]
     musiclab train note-cnn --preset fast --seed 0 --out CNN.pt [--steps N ...]
+    musiclab train music-vae --preset cpu --steps 4000 --seed 0 --out VAE.pt
     musiclab sample MODEL OUT.mid [--length 128] [--temperature 1.0] [--seed 0] [--n 1]
     musiclab tune --model melody --algorithm dqn --seed 0 --out Q.pt   (or --model drums --rules groove)
     musiclab launchpad train --q-function mlp --seed 0 --out AGENT.pt
@@ -22,7 +23,9 @@ from musiclab.errors import MusiclabError
 
 DATA_SOURCES = ("essen", "oneill", "chorales", "calming", "drums", "bars")
 #: Models ``musiclab train`` trains, and the presets each knows (model shape and training recipe).
-TRAINABLE = ("note-rnn", "note-cnn")
+TRAINABLE = ("note-rnn", "note-cnn", "music-vae")
+#: The preset ``musiclab train MODEL`` uses without --preset.
+DEFAULT_PRESETS = {"note-rnn": "fast", "note-cnn": "fast", "music-vae": "cpu"}
 NOTE_RNN_PRESETS = ("fast", "rl_tuner", "therapy", "classic")
 #: Corpora ``musiclab train`` reads (see ``musiclab.models.melody_data.CORPORA``).
 TRAIN_CORPORA = ("essen", "oneill", "chorales", "chorale-tokens")
@@ -80,10 +83,15 @@ def cmd_render(args: argparse.Namespace) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    """Train a Note-RNN preset on a corpus (or the drum Note-CNN on the grooves); save weights,
-    config, command and figures to --out."""
+    """Train a Note-RNN preset on a corpus (or the drum Note-CNN on the grooves, or the MusicVAE on
+    Essen 2-bar windows); save weights, config, command and figures to --out."""
+    args.preset = args.preset or DEFAULT_PRESETS[args.model]
     if args.model == "note-cnn":
         return _train_note_cnn(args)
+    if args.model == "music-vae":
+        from musiclab.models.vae_training import train_music_vae_from_args
+        train_music_vae_from_args(args)
+        return None
     from dataclasses import asdict
 
     import torch
@@ -210,9 +218,10 @@ def build_parser() -> argparse.ArgumentParser:
                               description="Train a model preset on a corpus's training split; print the "
                                           "validation NLL and accuracy; save a checkpoint.")
     fit.add_argument("model", choices=TRAINABLE, help="what to train")
-    fit.add_argument("--preset", default="fast",
-                     help=f"model shape and training recipe (default fast); note-rnn: {', '.join(NOTE_RNN_PRESETS)}; "
-                          "note-cnn: fast, paper")
+    fit.add_argument("--preset", default=None,
+                     help=f"model shape and training recipe; note-rnn: {', '.join(NOTE_RNN_PRESETS)} (default fast); "
+                          "note-cnn: fast (default), paper; music-vae: cpu (default), small, big, hierarchical "
+                          "(music-vae always trains on Essen 2-bar windows on the CPU)")
     fit.add_argument("--corpus", default="essen", choices=TRAIN_CORPORA,
                      help="melodies (essen, oneill, chorales sopranos) or chorale-tokens (notes and chords)")
     fit.add_argument("--subset", default="default",

@@ -146,3 +146,16 @@ def test_every_shipped_note_rnn_loads_safely_and_records_its_command(name):
 def test_the_shipped_fast_note_rnn_keeps_its_measured_validation_figures():
     valid = load_trained("note_rnn_fast", device="cpu").extra["valid"]
     assert valid["nll"] < 0.9 and valid["accuracy"] > 0.7
+
+
+def test_train_music_vae_refuses_a_preset_of_another_model_naming_the_vae_presets(tmp_path, capsys):
+    out = tmp_path / "vae.pt"
+    assert cli.main(["train", "music-vae", "--preset", "fast", "--out", str(out)]) == 2
+    assert "'cpu'" in capsys.readouterr().err and not out.exists()
+
+
+def test_each_trainable_model_has_its_own_default_preset():
+    args = cli.build_parser().parse_args(["train", "music-vae", "--out", "vae.pt"])
+    assert args.preset is None  # resolved per model in cmd_train
+    assert cli.DEFAULT_PRESETS == {"note-rnn": "fast", "note-cnn": "fast", "music-vae": "cpu"}
+    assert set(cli.DEFAULT_PRESETS) == set(cli.TRAINABLE)

@@ -62,10 +62,18 @@ def test_hierarchical_preset_has_a_conductor_over_16_bars():
     assert (config.free_bits, config.beta) == (256.0, 0.2)
 
 
-def test_cpu_preset_is_a_small_flat_2bar_model():
+def test_cpu_preset_is_a_small_flat_2bar_model_reading_every_encoder_step():
     model = MusicVAE(preset("cpu"))
     assert model.config.seq_len == 32 and not model.config.hierarchical
-    assert sum(p.numel() for p in model.parameters()) < 1_000_000
+    assert model.config.encoder_summary == "all"
+    assert model.encoder.mu.in_features == 2 * model.config.enc_size * 32
+    assert sum(p.numel() for p in model.parameters()) < 1_500_000
+
+
+def test_the_published_presets_read_the_encoders_final_states():
+    for name in ("small", "big", "hierarchical"):
+        assert preset(name).encoder_summary == "final"
+    assert MusicVAE(tiny()).encoder.mu.in_features == 2 * 32
 
 
 def test_unknown_preset_lists_the_valid_names():
@@ -88,6 +96,8 @@ def test_config_rejects_bad_values():
         MusicVAEConfig(z_size=0)
     with pytest.raises(UnknownNameError, match="inverse_sigmoid"):
         MusicVAEConfig(sampling_schedule="linear")
+    with pytest.raises(UnknownNameError, match="final"):
+        MusicVAEConfig(encoder_summary="mean")
 
 
 # ---- shapes ------------------------------------------------------------------------------------
@@ -106,6 +116,32 @@ def test_flat_model_shapes():
     loss, metrics = model.loss(batch)
     assert loss.dim() == 0 and torch.isfinite(loss)
     assert {"loss", "recon_nats", "kl_bits", "beta", "sampling_prob", "accuracy"} <= set(metrics)
+
+
+def test_an_all_steps_encoder_sees_a_change_at_any_single_step():
+    torch.manual_seed(0)
+    model = MusicVAE(tiny(encoder_summary="all")).eval()
+    batch = torch.from_numpy(melodies(4))
+    mu, sigma = model.encode(batch)
+    assert mu.shape == sigma.shape == (4, 8) and bool((sigma > 0).all())
+    for step in (0, 15, 31):
+        changed = batch.clone()
+        changed[0, step] = (changed[0, step] + 5) % NUM_CLASSES
+        moved, _ = model.encode(changed)
+        assert not torch.allclose(moved[0], mu[0]) and torch.equal(moved[1:], mu[1:])
+    with pytest.raises(BadParameterError, match="window is 32 steps"):
+        model.encode(batch[:, :16])
+
+
+def test_a_checkpoint_saved_before_encoder_summary_existed_loads_as_final(tmp_path):
+    torch.manual_seed(0)
+    model = MusicVAE(tiny())
+    path = save_checkpoint(tmp_path / "old.pt", model)
+    stored = torch.load(path, weights_only=True)
+    del stored["config"]["encoder_summary"]
+    torch.save(stored, path)
+    loaded = load_model(path, device="cpu")
+    assert loaded.config.encoder_summary == "final" and loaded.config == model.config
 
 
 def test_hierarchical_model_shapes():

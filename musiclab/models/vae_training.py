@@ -4,7 +4,8 @@
 trains a :class:`~musiclab.models.music_vae.MusicVAE` preset with ``musiclab.models.train.train``
 on one CPU thread, measures it on held-out windows and writes a checkpoint whose ``extra`` holds
 the reproducing command, the training time and the validation figures. Run it as
-``python -m musiclab.models.vae_training --preset cpu --steps N --seed 0 --out PATH``.
+``python -m musiclab.models.vae_training --preset cpu --steps N --seed 0 --out PATH`` (the
+``musiclab train music-vae`` command calls ``train_music_vae_from_args`` with the same options).
 Notebook 04 loads the result with ``load_model('music_vae_cpu')``. The measures of an interpolation
 path that notebook 04 and ``bench/music_vae.py`` compare (``in_key_share``, ``step_change``, and the
 naive ``note_space_blend`` baseline) live here too.
@@ -49,13 +50,22 @@ def essen_windows(split: str, max_windows: int | None = None, seed: int = 0) -> 
     return windows
 
 
-def command_line(preset: str, steps: int, seed: int, out_path) -> str:
-    """The shell command that reproduces a checkpoint of ``train_music_vae``."""
+#: Training options of ``train_music_vae`` that the command line can change, with their defaults.
+TRAIN_DEFAULTS = {"batch_size": 64, "lr": 3e-3, "eval_every": 250}
+
+
+def command_line(preset: str, steps: int, seed: int, out_path, **options) -> str:
+    """The shell command that reproduces a checkpoint of ``train_music_vae``.
+
+    ``options`` (batch_size, lr, eval_every) appear only where they differ from ``TRAIN_DEFAULTS``.
+    """
+    extra = "".join(f" --{name.replace('_', '-')} {value}" for name, value in options.items()
+                    if value != TRAIN_DEFAULTS[name])
     return (f"python -m musiclab.models.vae_training --preset {preset} --steps {steps} "
-            f"--seed {seed} --out {out_path}")
+            f"--seed {seed}{extra} --out {out_path}")
 
 
-def train_music_vae(preset: str = "cpu", steps: int = 1000, seed: int = 0, out_path=None,
+def train_music_vae(preset: str = "cpu", steps: int = 4000, seed: int = 0, out_path=None,
                     quiet: bool = False, *, batch_size: int = 64, lr: float = 3e-3,
                     max_train_windows: int | None = None, eval_windows: int = 1024,
                     eval_every: int = 250) -> tuple[MusicVAE, dict]:
@@ -92,7 +102,8 @@ def train_music_vae(preset: str = "cpu", steps: int = 1000, seed: int = 0, out_p
     finally:
         torch.set_num_threads(previous)
     figures = {
-        "command": command_line(preset, steps, seed, out_path) if out_path is not None else "",
+        "command": (command_line(preset, steps, seed, out_path, batch_size=batch_size, lr=lr,
+                                 eval_every=eval_every) if out_path is not None else ""),
         "preset": preset, "steps": history.steps_done, "seed": seed, "batch_size": batch_size, "lr": lr,
         "train_windows": int(len(train_windows)), "eval_windows": int(len(test_windows)),
         "train_seconds": round(history.seconds, 1), "eval_seconds": round(eval_seconds, 1),
@@ -168,20 +179,45 @@ def note_space_blend(melody_a, melody_b, n_steps: int, mode: str = "random", see
     return np.stack(path)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Command line: train and save the shipped MusicVAE, print its figures."""
-    parser = argparse.ArgumentParser(description="Train a MusicVAE on Essen 2-bar windows.")
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add the options of ``train_music_vae_from_args`` to ``parser`` (this module's command line and
+    ``musiclab train music-vae`` take the same ones)."""
     parser.add_argument("--preset", default="cpu", help="MusicVAE preset (small, big, hierarchical, cpu)")
-    parser.add_argument("--steps", type=int, default=1000, help="optimizer steps")
+    parser.add_argument("--steps", type=int, default=4000, help="optimizer steps (default 4000)")
     parser.add_argument("--seed", type=int, default=0, help="seeds weights, batches and sampling")
+    parser.add_argument("--batch-size", type=int, default=TRAIN_DEFAULTS["batch_size"], help="windows per step")
+    parser.add_argument("--lr", type=float, default=TRAIN_DEFAULTS["lr"], help="initial Adam learning rate")
+    parser.add_argument("--eval-every", type=int, default=TRAIN_DEFAULTS["eval_every"],
+                        help="steps between validations")
     parser.add_argument("--out", type=Path, required=True, help="checkpoint file to write")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    args = parser.parse_args(argv)
-    _, figures = train_music_vae(args.preset, args.steps, args.seed, args.out, args.quiet)
+    return parser
+
+
+def train_music_vae_from_args(args: argparse.Namespace) -> dict:
+    """Run ``train_music_vae`` with parsed options (see ``add_arguments``), print its figures, return them.
+
+    Options that are missing or None take the defaults of ``add_arguments``.
+    """
+    def option(name: str, default):
+        value = getattr(args, name, None)
+        return default if value is None else value
+
+    _, figures = train_music_vae(
+        option("preset", "cpu"), option("steps", 4000), option("seed", 0), args.out,
+        option("quiet", False), batch_size=option("batch_size", TRAIN_DEFAULTS["batch_size"]),
+        lr=option("lr", TRAIN_DEFAULTS["lr"]), eval_every=option("eval_every", TRAIN_DEFAULTS["eval_every"]))
     for key in ("train_seconds", "test_reconstruction_accuracy", "test_teacher_forced_accuracy",
                 "test_kl_bits", "test_recon_nats"):
         print(f"{key}: {figures[key]}")
     print(f"wrote {args.out}")
+    return figures
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: train and save the shipped MusicVAE, print its figures."""
+    parser = add_arguments(argparse.ArgumentParser(description="Train a MusicVAE on Essen 2-bar windows."))
+    train_music_vae_from_args(parser.parse_args(argv))
 
 
 if __name__ == "__main__":
