@@ -31,7 +31,7 @@ TARGET_MS = 500.0
 def measure(updates: int, seed: int = 0) -> dict:
     """Median and 90th-percentile milliseconds of each part of ``updates`` random updates."""
     torch.set_num_threads(1)
-    panel = Playground(load_q_network("rl_tuner_dqn"), sample_rate=16000)
+    panel = Playground(load_q_network("rl_tuner_playground"), sample_rate=16000)
     rng = np.random.default_rng(seed)
     parts: dict[str, list[float]] = {}
     for _ in range(updates):

@@ -8,7 +8,8 @@ table, Jaques et al. 2017) and their mean log p under the Note-RNN:
   step is a sample of the Note-RNN) at their default c;
 - ``rules_only``: the rules-only agent, the same tuner (``fast`` preset, DQN, same seed) with the
   log p term dropped from the reward and c fixed, composed the same way;
-- the DQN's c sweep: the same c-conditioned network composing at c = 0.1 … 2, no retraining.
+- the c sweep: the playground's c-conditioned DQN (``rl_tuner_playground``, the ``playground``
+  preset) composing at c = 0.1 … 2, no retraining.
 
 retained_likelihood_ratio = (mean log p of a tuned model − of the rules-only agent)
                           / (mean log p of the Note-RNN's own samples − of the rules-only agent).
@@ -19,7 +20,8 @@ per round against one.
 
     python bench/rl_tuner.py --quick   # the shipped checkpoints (data/checkpoints), ~1-2 minutes
     python bench/rl_tuner.py           # tune from the shipped Note-RNN with 3 seeds: per-metric
-                                       # medians (the per-seed rows are in the JSON too)
+                                       # medians (the per-seed rows are in the JSON too); the sweep
+                                       # network is tuned with seed 0
 
 Prints a table and writes bench/results/rl_tuner.json (atomically).
 """
@@ -47,7 +49,7 @@ from musiclab.rl.rules import rule_set  # noqa: E402
 RESULTS = ROOT / "bench" / "results" / "rl_tuner.json"
 NOTE_RNN = CHECKPOINT_DIR / "note_rnn_fast.pt"
 ALGORITHMS = ("dqn", "psi", "g")
-#: The c values of the DQN's c sweep (the conditioned network composes at each, no retraining).
+#: The c values of the playground network's c sweep (it composes at each, no retraining).
 SWEEP_C = (0.1, 0.2, 0.5, 1.0, 2.0)
 #: The targets every tuned model should meet: metric → (comparison, bound).
 TARGETS = {
@@ -139,7 +141,7 @@ def median_row(rows: list[dict]) -> dict:
 
 
 def run(quick: bool, seeds: int, n: int, epsilon: float) -> tuple[dict, dict]:
-    """Score every system; return the results per model and the DQN's c sweep."""
+    """Score every system; return the results per model and the playground network's c sweep."""
     torch.set_num_threads(1)
     note_rnn = load_model(NOTE_RNN, device="cpu")
     data = score(note_rnn.sample(n, 32, seed=0), note_rnn)
@@ -149,8 +151,7 @@ def run(quick: bool, seeds: int, n: int, epsilon: float) -> tuple[dict, dict]:
             q_net = T.load_q_network(shipped(f"rl_tuner_{algorithm}"))
             results[algorithm] = {**compose_scores(q_net, n, epsilon, 1, note_rnn),
                                   "tuning_seconds": q_net.extra["tuning_seconds"], "c": q_net.config.c}
-            if algorithm == "dqn":
-                sweep = c_sweep(q_net, n, epsilon, note_rnn)
+        sweep = c_sweep(T.load_q_network(shipped("rl_tuner_playground")), n, epsilon, note_rnn)
         rules_only = T.load_q_network(shipped("rl_tuner_rules_only"))
         results["rules_only"] = {**compose_scores(rules_only, n, epsilon, 1, note_rnn),
                                  "tuning_seconds": rules_only.extra["tuning_seconds"]}
@@ -161,12 +162,11 @@ def run(quick: bool, seeds: int, n: int, epsilon: float) -> tuple[dict, dict]:
                 tuner = T.tune(note_rnn, T.preset("fast", algorithm=algorithm, seed=seed), quiet=True)
                 per_seed[algorithm].append({**compose_scores(tuner.q_net, n, epsilon, 1, note_rnn),
                                             "tuning_seconds": tuner.history.seconds, "c": tuner.config.c})
-                if algorithm == "dqn" and seed == 0:
-                    sweep = c_sweep(tuner.q_net, n, epsilon, note_rnn)
             tuner = T.tune(note_rnn, rules_only_config(seed), quiet=True)
             per_seed["rules_only"].append({**compose_scores(tuner.q_net, n, epsilon, 1, note_rnn),
                                            "tuning_seconds": tuner.history.seconds})
         results.update({name: {**median_row(rows), "per_seed": rows} for name, rows in per_seed.items()})
+        sweep = c_sweep(T.tune(note_rnn, T.preset("playground", seed=0), quiet=True).q_net, n, epsilon, note_rnn)
     for algorithm in ALGORITHMS:
         results[algorithm]["retained_likelihood_ratio"] = retained(
             results[algorithm][LOG_P_KEY], results["rules_only"][LOG_P_KEY], data[LOG_P_KEY])
@@ -187,7 +187,7 @@ def main() -> None:
     table = {names[key]: row for key, row in results.items()}
     table["paper DQN"] = PAPER_DQN_ROW
     print(metric_table(table, list(METRIC_KEYS) + [LOG_P_KEY]))
-    print("\nThe DQN at other c (the same conditioned network, no retraining):")
+    print("\nThe playground's c-conditioned DQN at several c (one network, no retraining):")
     print(metric_table({f"c = {c}": row for c, row in sweep.items()}, list(METRIC_KEYS) + [LOG_P_KEY]))
     print()
     met = {}
@@ -204,7 +204,7 @@ def main() -> None:
         "compositions": args.n, "length": 32, "epsilon": args.epsilon,
         "python": platform.python_version(), "torch": torch.__version__, "machine": platform.machine(),
         "seconds": time.perf_counter() - started,
-        "models": results, "dqn_c_sweep": sweep, "paper_dqn": PAPER_DQN_ROW, "throughput": figures,
+        "models": results, "playground_c_sweep": sweep, "paper_dqn": PAPER_DQN_ROW, "throughput": figures,
         "targets": {key: list(rule) for key, rule in TARGETS.items()}, "targets_met": met,
     }
     atomic_write_bytes(RESULTS, json.dumps(payload, indent=2).encode())

@@ -83,20 +83,25 @@ SHIPPED: dict[str, ShippedCheckpoint] = {
     "rl_tuner_dqn": ShippedCheckpoint(
         "rl_tuner_dqn.pt",
         "musiclab tune --model melody --algorithm dqn --seed 0 --out data/checkpoints/rl_tuner_dqn.pt",
-        "c-conditioned Q-network tuned from note_rnn_fast by DQN (Q-learning), fast preset, RL Tuner rules"),
+        "Q-network tuned from note_rnn_fast by DQN (Q-learning) at c = 0.6, fast preset, RL Tuner rules"),
     "rl_tuner_psi": ShippedCheckpoint(
         "rl_tuner_psi.pt",
         "musiclab tune --model melody --algorithm psi --seed 0 --out data/checkpoints/rl_tuner_psi.pt",
-        "c-conditioned Q-network tuned from note_rnn_fast by Psi-learning, fast preset, RL Tuner rules"),
+        "Q-network tuned from note_rnn_fast by Psi-learning at c = 0.6, fast preset, RL Tuner rules"),
     "rl_tuner_g": ShippedCheckpoint(
         "rl_tuner_g.pt",
         "musiclab tune --model melody --algorithm g --seed 0 --out data/checkpoints/rl_tuner_g.pt",
-        "c-conditioned Q-network tuned from note_rnn_fast by G-learning, fast preset, RL Tuner rules"),
+        "Q-network tuned from note_rnn_fast by G-learning at c = 0.6, fast preset, RL Tuner rules"),
     "rl_tuner_rules_only": ShippedCheckpoint(
         "rl_tuner_rules_only.pt",
         "musiclab tune --model melody --algorithm dqn --rules-only --seed 0 "
         "--out data/checkpoints/rl_tuner_rules_only.pt",
         "reference agent: the same DQN tuning with the log p reward dropped (rules only)"),
+    "rl_tuner_playground": ShippedCheckpoint(
+        "rl_tuner_playground.pt",
+        "musiclab tune --model melody --algorithm dqn --preset playground --seed 0 "
+        "--out data/checkpoints/rl_tuner_playground.pt",
+        "c-conditioned Q-network (DQN, c log-uniform in [0.1, 10] while tuning) for the c slider of notebook 03"),
     "launchpad_dqn_mlp": ShippedCheckpoint(
         "launchpad_dqn_mlp.pt",
         "python -m musiclab.rl.launchpad_agents train --q-function mlp --seed 0 "

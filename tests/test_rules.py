@@ -109,11 +109,21 @@ def test_holds_before_a_run_give_no_leniency():
     assert score(no_excessive_repeats, "D4 - - C4 C4 C4 C4", "C4") == -100.0
 
 
-def test_a_third_note_off_in_one_rest_is_penalised_but_holds_never_are():
+def test_a_third_note_off_in_one_rest_is_penalised():
     assert score(no_excessive_repeats, "C4 . .", ".") == -100.0
     assert score(no_excessive_repeats, "C4 . - - .", ".") == -100.0
     assert score(no_excessive_repeats, "C4 - .", ".") == 0.0
-    assert score(no_excessive_repeats, "C4 - - - - - - - - -", "-") == 0.0
+
+
+def test_a_note_or_rest_may_last_six_steps_but_not_seven():
+    assert score(no_excessive_repeats, "C4 - - - -", "-") == 0.0
+    assert score(no_excessive_repeats, "C4 - - - - -", "-") == -100.0
+    assert score(no_excessive_repeats, "C4 . - - - - -", "-") == -100.0
+    assert score(no_excessive_repeats, "- - - - -", "-") == -100.0
+
+
+def test_holds_of_a_new_note_start_counting_again():
+    assert score(no_excessive_repeats, "C4 - - - - D4 - - -", "-") == 0.0
 
 
 # --- autocorrelation --------------------------------------------------------------------------
@@ -166,6 +176,14 @@ def test_a_motif_played_again_is_rewarded():
 def test_a_new_motif_or_a_repeated_non_motif_earns_no_repeat_reward():
     assert score(repeated_motif, "C4 D4 E4 - . - - - C4 D4 F4 - . - -", "-") == 0.0
     assert score(repeated_motif, "C4 - - - D4 - - - C4 - - - D4 - -", "-") == 0.0
+
+
+def test_a_looped_motif_is_paid_once_not_on_every_step_of_the_loop():
+    loop = "C4 D4 E4 - . - - - C4 D4 E4 - . - - -"
+    assert score(repeated_motif, loop, "C4") == 0.0    # window steps 9..16 repeats steps 1..8, but 8..15 already paid
+    melody = mel(loop + " C4 D4 E4 - . - - -")
+    paid = [repeated_motif(melody[:step], int(melody[step]), step) for step in range(len(melody))]
+    assert paid.count(4.0) == 1 and sum(paid) == 4.0
 
 
 def test_a_repeat_overlapping_the_motif_is_not_a_repeat():
@@ -229,27 +247,60 @@ def test_leaping_twice_the_same_way_is_penalised():
     assert score(leap_resolution, "G4 C4", "F3") == -5.0
 
 
-def test_an_unresolved_leap_or_no_leap_earns_nothing():
-    assert score(leap_resolution, "C4 G4", "A4") == 0.0    # onward by a step
-    assert score(leap_resolution, "C4 G4", "D4") == 0.0    # back, but by a fourth
+def test_leaving_a_leap_unresolved_is_penalised_like_a_second_leap():
+    assert score(leap_resolution, "C4 G4", "A4") == -5.0   # onward by a step
+    assert score(leap_resolution, "C4 G4", "D4") == -5.0   # back, but by a fourth
+    assert score(leap_resolution, "C4 G4", "G4") == -5.0   # staying put
+
+
+def test_notes_after_no_leap_and_rests_and_holds_after_a_leap_earn_nothing():
     assert score(leap_resolution, "C4 E4", "D4") == 0.0    # a third is no leap
     assert score(leap_resolution, "C4", "G4") == 0.0
+    assert score(leap_resolution, "C4 G4", "-") == 0.0
+    assert score(leap_resolution, "C4 G4", ".") == 0.0
 
 
 # --- extremes ---------------------------------------------------------------------------------
 
-def test_a_unique_highest_and_lowest_note_are_rewarded_at_the_last_step():
-    assert score(unique_extremes, "D4 E4 G4 E4 F4 E4 D4", "C5", num_steps=8) == 3.0
-    assert score(unique_extremes, "C4 E4 G4 E4 F4 E4 D4", "C5", num_steps=8) == 6.0
+def test_the_first_note_is_both_the_unique_highest_and_lowest():
+    assert score(unique_extremes, "", "C4") == 6.0
+    assert score(unique_extremes, ". -", "C4") == 6.0
 
 
-def test_repeated_extremes_or_an_earlier_step_earn_nothing():
-    assert score(unique_extremes, "C4 E4 G4 E4 F4 E4 C4", "G4", num_steps=8) == 0.0
-    assert score(unique_extremes, "C4 E4 G4 E4 F4 E4", "D4", num_steps=8) == 0.0
-    assert score(unique_extremes, ". - - - - - -", "-", num_steps=8) == 0.0
+def test_replaying_the_current_highest_or_lowest_note_costs_three():
+    assert score(unique_extremes, "C4 E4 G4", "G4") == -3.0
+    assert score(unique_extremes, "C4 E4 G4", "C4") == -3.0
+
+
+def test_a_new_extreme_above_a_repeated_one_earns_the_loss_back():
+    assert score(unique_extremes, "C4 G4 E4 G4", "C5") == 3.0
+    assert score(unique_extremes, "C4 G4 E4 C4", "A3") == 3.0
+
+
+def test_notes_between_the_extremes_holds_and_rests_change_nothing():
+    assert score(unique_extremes, "C4 E4 G4", "E4") == 0.0
+    assert score(unique_extremes, "C4 E4 G4", "-") == 0.0
+    assert score(unique_extremes, "C4 E4 G4", ".") == 0.0
+
+
+@pytest.mark.parametrize("text", ["D4 E4 G4 E4 F4 E4 D4 C5", "C4 E4 G4 E4 F4 E4 C4 G4", ". - C4 - E4 C5 - G4"])
+def test_summed_over_a_piece_it_pays_three_per_unique_extreme_of_the_whole_piece(text):
+    melody = mel(text)
+    total = sum(unique_extremes(melody[:step], int(melody[step]), step) for step in range(len(melody)))
+    pitches = [int(event) for event in melody if event >= 2]
+    expected = 3.0 * (pitches.count(max(pitches)) == 1) + 3.0 * (pitches.count(min(pitches)) == 1)
+    assert total == expected
 
 
 # --- rule sets --------------------------------------------------------------------------------
+
+def test_reweighting_a_set_changes_only_the_named_weights():
+    heavier = rules.reweighted(rl_tuner_rules(), {"leap_resolution": 2.0})
+    assert heavier.reward(mel("C4 G4"), ev("F4"), 2) - rl_tuner_rules().reward(mel("C4 G4"), ev("F4"), 2) == 5.0
+    assert heavier.rules["in_key"][1] == 1.0 and heavier.name == "rl_tuner"
+    with pytest.raises(UnknownNameError, match="'in_key'"):
+        rules.reweighted(rl_tuner_rules(), {"swing": 1.0})
+
 
 def test_the_rl_tuner_set_holds_every_rule_and_the_classic_set_its_three():
     assert list(rl_tuner_rules().rules) == list(rules.MELODY_RULES)

@@ -341,7 +341,7 @@ def test_loading_a_checkpoint_of_another_model_is_a_clear_error(tmp_path):
 
 def test_tune_from_checkpoint_tunes_the_saved_model_with_a_preset(tmp_path):
     save_checkpoint(tmp_path / "rnn.pt", tiny_rnn())
-    tuner = T.tune_from_checkpoint(tmp_path / "rnn.pt", "g", "fast", seed=2, out_path=tmp_path / "g.pt",
+    tuner = T.tune_from_checkpoint(tmp_path / "rnn.pt", "g", "playground", seed=2, out_path=tmp_path / "g.pt",
                                    quiet=True, episodes=32, batch_size=16, minibatch_size=4)
     assert tuner.config.algorithm == "g" and tuner.config.seed == 2 and tuner.config.c_range == (0.1, 10.0)
     assert load_checkpoint(tmp_path / "g.pt", expected_kind="q_network")["extra"]["episodes"] == 32
@@ -359,7 +359,7 @@ def test_presets_hold_the_published_settings():
     drums = T.preset("drums")
     assert (drums.rules, drums.gamma, drums.target_update_rate, drums.target_update_every,
             drums.exploration) == (None, 0.5, 0.01, 10, "egreedy")
-    assert T.preset("fast").c_range is not None
+    assert T.preset("fast").c_range is None and T.preset("playground").c_range == (0.1, 10.0)
     for name, factory in T.PRESETS.items():
         assert any(word in (factory.__doc__ or "") for word in ("20", "Not from a paper", "project", "system")), name
 
@@ -375,10 +375,20 @@ def test_presets_hold_the_published_settings():
     ({"c_range": (2.0, 1.0)}, BadParameterError, "c_range high"),
     ({"rules": None, "c_range": (0.1, 10.0)}, BadParameterError, "no effect"),
     ({"algorithm": "g", "learned_reward": False}, BadParameterError, "rules-only"),
+    ({"rule_weights": {"jazz_hands": 2.0}}, UnknownNameError, "'in_key'"),
+    ({"rule_weights": {"motif": math.inf}}, BadParameterError, "finite"),
+    ({"rules": None, "rule_weights": {"motif": 2.0}}, BadParameterError, "needs a rule set"),
 ])
 def test_bad_tuner_settings_name_the_parameter(overrides, error, message):
     with pytest.raises(error, match=message):
         small(**overrides)
+
+
+def test_rule_weights_replace_the_weights_of_the_named_rules_only():
+    tuner = T.Tuner(tiny_rnn(), small(rule_weights={"low_autocorrelation": 3.0}))
+    weights = {name: weight for name, (_, weight) in tuner.rules.rules.items()}
+    assert weights.pop("low_autocorrelation") == 3.0
+    assert set(weights.values()) == {1.0} and len(weights) == len(rule_set("rl_tuner").rules) - 1
 
 
 def test_unknown_rule_sets_algorithms_and_presets_list_the_valid_names():
@@ -386,7 +396,7 @@ def test_unknown_rule_sets_algorithms_and_presets_list_the_valid_names():
         T.Tuner(tiny_rnn(), small(rules="jazz"))
     with pytest.raises(UnknownNameError, match="'dqn', 'psi', 'g'"):
         T.tune_from_checkpoint("unused.pt", "a3c")
-    with pytest.raises(UnknownNameError, match="'rl_tuner', 'therapy', 'fast', 'drums'"):
+    with pytest.raises(UnknownNameError, match="'rl_tuner', 'therapy', 'fast', 'playground', 'drums'"):
         T.preset("slow")
     with pytest.raises(BadParameterError, match="unknown TunerConfig field"):
         T.preset("fast", discount=0.9)

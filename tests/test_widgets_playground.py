@@ -1,6 +1,6 @@
 """The c & ε playground (notebook 03) without a browser, and the reward-curve figure of notebook 02.
 
-The playground runs on the shipped c-conditioned DQN (``data/checkpoints/rl_tuner_dqn.pt``, whose
+The playground runs on the shipped c-conditioned DQN (``data/checkpoints/rl_tuner_playground.pt``, whose
 music moves with c) and on tiny untrained Q-networks (for the fixed-c case and bad input).
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ from musiclab.widgets.playground import LABEL_PX, STEP_PX, Playground, piano_rol
 @pytest.fixture(scope="module")
 def shipped_dqn() -> QNetwork:
     """The shipped c-conditioned DQN tuned from the fast Note-RNN."""
-    return load_q_network("rl_tuner_dqn")
+    return load_q_network("rl_tuner_playground")
 
 
 @pytest.fixture(scope="module")

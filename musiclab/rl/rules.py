@@ -4,8 +4,8 @@ A rule scores one step of a melody being composed: ``rule(composition, action, s
 where ``composition`` holds the events so far (np.int64 [step], the shared melody encoding of
 ``musiclab.data.melody``: 0 note-off, 1 no-event, 2.. pitch onsets of MIDI 48..83, C major,
 16th-note steps), ``action`` is the event about to be appended and ``step`` its index in the piece.
-Rules that need the length of the piece (``ends_on_tonic``, ``unique_extremes``) take a keyword
-``num_steps``; a :class:`RuleSet` binds it from its own setting.
+The rule that needs the length of the piece (``ends_on_tonic``) takes a keyword ``num_steps``; a
+:class:`RuleSet` binds it from its own setting.
 
 The rules are the RL Tuner's (Jaques et al. 2017, "Sequence Tutor: Conservative fine-tuning of
 sequence generation models with KL-control", first published as "Tuning recurrent neural networks
@@ -13,7 +13,10 @@ with reinforcement learning"), at the magnitudes of its published implementation
 +3 tonic, −100 excessive repeats, −3·|r| autocorrelation, +3 motif, +4 repeated motif, interval
 preferences × 5, ±5 leaps, +3 unique extremes). Judgement calls of this kit, each on its rule: the
 tonic is a C in any octave; the tritone is penalised like a seventh; a hold earns the interval
-reward on its first step only; autocorrelation is judged from 8 events on. Each rule carries its
+reward on its first step only; autocorrelation is judged from 8 events on; holds beyond 6 steps count
+as excessive repeats; an unresolved leap costs as much as a doubled one; the unique-extremes reward is
+paid as it changes rather than at the last step; a repeated motif is paid once per repetition, not on
+every step of a loop. Each rule carries its
 magnitude (:func:`magnitude`, shown by :func:`describe`) and a vectorised twin (:func:`with_batch`)
 that :meth:`RuleSet.rewards` calls once per batch. Notebook 02 shows the table of rules; notebook
 03 tunes a Note-RNN with them.
@@ -48,6 +51,10 @@ MAX_REPEATS = 4
 MAX_REPEATS_WITH_BREAKS = 6
 #: A rest may hold at most this many note-off events in a row (holds in between allowed).
 MAX_NOTE_OFFS = 2
+#: At most this many holds in a row: a note or rest lasts at most 6 sixteenths (a dotted quarter). The
+#: RL Tuner's code counts held steps as repeats of the no-event; without this limit a tuned policy
+#: learns to hold one note for the whole piece (a hold is almost free in log p).
+MAX_HOLDS = 5
 #: Lags whose autocorrelation is penalised, and the threshold above which |r| is penalised.
 AUTOCORRELATION_LAGS = (1, 2, 3)
 AUTOCORRELATION_THRESHOLD = 0.15
@@ -128,10 +135,16 @@ def is_excessive_repeat(composition: Sequence[int], action: int) -> bool:
     A pitch onset is excessive when it would be the (MAX_REPEATS + 1)-th onset of that pitch in a
     run (the run ends at the first other pitch met going back), or the (MAX_REPEATS_WITH_BREAKS + 1)-th
     when holds or rests lie between the run's onsets. A note-off is excessive when the rest would hold
-    more than MAX_NOTE_OFFS note-offs (holds between them allowed). Holds are never excessive.
+    more than MAX_NOTE_OFFS note-offs (holds between them allowed). A hold is excessive when it would be
+    the (MAX_HOLDS + 1)-th hold in a row.
     """
     if action == NO_EVENT:
-        return False
+        holds = 0
+        for i in range(len(composition) - 1, -1, -1):
+            if composition[i] != NO_EVENT:
+                break
+            holds += 1
+        return holds >= MAX_HOLDS
     run, gap, broken = 1, False, False
     for i in range(len(composition) - 1, -1, -1):
         event = composition[i]
@@ -238,10 +251,12 @@ def ends_on_tonic(composition: np.ndarray, action: int, step: int, *, num_steps:
 
 
 @per_item_batch
-@magnitude("−100 for a 5th onset of one pitch in a row (7th with holds/rests between), or a 3rd note-off")
+@magnitude("−100 for a 5th onset of one pitch in a row (7th with holds/rests between), a 3rd note-off "
+           "or a 6th hold in a row")
 def no_excessive_repeats(composition: Sequence[int], action: int, step: int) -> float:
     """Don't repeat: −100 when ``action`` plays a pitch more than 4 times in a row (6 when holds or
-    rests intervene) or adds a 3rd note-off to a rest (see :func:`is_excessive_repeat`).
+    rests intervene), adds a 3rd note-off to a rest, or holds a note or rest beyond 6 steps (see
+    :func:`is_excessive_repeat`).
     """
     return -100.0 if is_excessive_repeat(composition, action) else 0.0
 
@@ -278,22 +293,30 @@ def motif(composition: np.ndarray, action: int, step: int) -> float:
     return _one(_motif_batch, composition, action, step)
 
 
-def _repeated_motif_batch(compositions: np.ndarray, actions: np.ndarray, step: int) -> np.ndarray:
-    if compositions.shape[1] + 1 < 2 * MOTIF_STEPS:
-        return np.zeros(len(compositions))
-    events = _with_actions(compositions, actions)
+def _repeats_a_motif(events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """[B, t] events → (do the last 8 events repeat, whole and not overlapping, an earlier window
+    [B] bool; distinct pitches in the last 8 events [B])."""
+    if events.shape[1] < 2 * MOTIF_STEPS:
+        return np.zeros(len(events), dtype=bool), np.zeros(len(events), dtype=np.int64)
     windows = events[:, -MOTIF_STEPS:]
     earlier = np.lib.stride_tricks.sliding_window_view(events[:, :-MOTIF_STEPS], MOTIF_STEPS, axis=1)
-    seen = (earlier == windows[:, None, :]).all(axis=2).any(axis=1)
-    pitches = motif_pitch_counts(windows)
-    return np.where(seen & (pitches >= MOTIF_MIN_PITCHES), 4.0 + (pitches - MOTIF_MIN_PITCHES), 0.0)
+    return (earlier == windows[:, None, :]).all(axis=2).any(axis=1), motif_pitch_counts(windows)
+
+
+def _repeated_motif_batch(compositions: np.ndarray, actions: np.ndarray, step: int) -> np.ndarray:
+    repeats, pitches = _repeats_a_motif(_with_actions(compositions, actions))
+    already, _ = _repeats_a_motif(compositions)
+    return np.where(repeats & ~already & (pitches >= MOTIF_MIN_PITCHES), 4.0 + (pitches - MOTIF_MIN_PITCHES), 0.0)
 
 
 @with_batch(_repeated_motif_batch)
-@magnitude("+4 (+1 per pitch beyond 3) when the last 8 steps, a motif, appeared before")
+@magnitude("+4 (+1 per pitch beyond 3) once per repetition: when the last 8 steps, a motif, complete a "
+           "copy of an earlier passage")
 def repeated_motif(composition: np.ndarray, action: int, step: int) -> float:
     """Repeat motifs: +4 + (k − 3) when the last 8 events (``action`` included) form a motif of k ≥ 3
-    distinct pitches that already occurred, whole and not overlapping, earlier in the piece.
+    distinct pitches that already occurred, whole and not overlapping, earlier in the piece — paid
+    once per repetition: not again while the following windows keep repeating (a piece that loops
+    one motif would otherwise earn it on every step, and a tuned policy learns to do just that).
     """
     return _one(_repeated_motif_batch, composition, action, step)
 
@@ -368,24 +391,25 @@ def leap_outcome(before: int, leap_end: int, after: int) -> int:
 
 
 @per_item_batch
-@magnitude("+5 for a step back after a leap ≥ a fifth, −5 for a second leap the same way")
+@magnitude("+5 for a step back after a leap ≥ a fifth, −5 for any other next note")
 def leap_resolution(composition: Sequence[int], action: int, step: int) -> float:
     """Resolve leaps: after a leap of a fifth or more between the last two notes, +5 when ``action``
-    steps back (1–2 semitones, opposite direction) and −5 when it leaps again in the same direction.
+    steps back (1–2 semitones, opposite direction) and −5 for any other note. The RL Tuner penalised
+    only a second leap the same way; leaving a leap unresolved costs the same here, so resolving is
+    the only note without a penalty after a leap.
     """
     if action < FIRST_PITCH_EVENT:
         return 0.0
     previous = last_pitches(composition, 2)
-    if len(previous) < 2:
+    if len(previous) < 2 or abs(previous[1] - previous[0]) < LEAP_SEMITONES:
         return 0.0
-    return 5.0 * leap_outcome(previous[0], previous[1], int(action))
+    return 5.0 if leap_outcome(previous[0], previous[1], int(action)) == 1 else -5.0
 
 
-def _unique_extremes_batch(compositions: np.ndarray, actions: np.ndarray, step: int, *,
-                           num_steps: int = 32) -> np.ndarray:
-    if step != num_steps - 1:
-        return np.zeros(len(compositions))
-    events = _with_actions(compositions, actions)
+def _unique_extremes_score(events: np.ndarray) -> np.ndarray:
+    """[B, t] events → [B]: +3 if the highest pitch so far was played once, +3 if the lowest was."""
+    if events.shape[1] == 0:
+        return np.zeros(len(events))
     is_pitch = events >= FIRST_PITCH_EVENT
     top = np.where(is_pitch, events, -1).max(axis=1, keepdims=True)
     bottom = np.where(is_pitch, events, NUM_CLASSES).min(axis=1, keepdims=True)
@@ -394,13 +418,23 @@ def _unique_extremes_batch(compositions: np.ndarray, actions: np.ndarray, step: 
     return 3.0 * unique_top + 3.0 * unique_bottom
 
 
+def _unique_extremes_batch(compositions: np.ndarray, actions: np.ndarray, step: int) -> np.ndarray:
+    return _unique_extremes_score(_with_actions(compositions, actions)) - _unique_extremes_score(compositions)
+
+
 @with_batch(_unique_extremes_batch)
-@magnitude("+3 for a unique highest note, +3 for a unique lowest note, at the last step")
-def unique_extremes(composition: np.ndarray, action: int, step: int, *, num_steps: int = 32) -> float:
-    """A single climax: at the last step, +3 if the highest pitch of the piece is played only once and
-    +3 if the lowest pitch is played only once (onsets counted).
+@magnitude("±3 as the highest (lowest) note so far becomes or stops being unique; "
+           "summed over a piece: +3 unique highest, +3 unique lowest")
+def unique_extremes(composition: np.ndarray, action: int, step: int) -> float:
+    """A single climax: the change that ``action`` makes to the score "+3 if the highest pitch so far
+    was played only once, +3 if the lowest was" (onsets counted).
+
+    Summed over a piece this is exactly the RL Tuner's end-of-piece reward (+3 for a unique highest
+    note, +3 for a unique lowest), but paid when it happens (potential-based shaping, Ng, Harada &
+    Russell 1999): with γ = 0.5 a reward paid only at the last step is invisible to early choices.
+    Replaying the current highest or lowest note costs 3; a new extreme earns back what was lost.
     """
-    return _one(_unique_extremes_batch, composition, action, step, num_steps=num_steps)
+    return _one(_unique_extremes_batch, composition, action, step)
 
 
 #: Every named melody rule, for :func:`make_rule_set`.
@@ -550,6 +584,15 @@ def make_rule_set(rules: Mapping[str, float] | Iterable[str], *, name: str = "cu
         check_choice("rule", rule_name, MELODY_RULES)
     return RuleSet(name, {rule_name: (MELODY_RULES[rule_name], weight) for rule_name, weight in weights.items()},
                    num_steps=num_steps)
+
+
+def reweighted(rules: RuleSet, weights: Mapping[str, float]) -> RuleSet:
+    """``rules`` with the weights of some of its rules replaced: ``reweighted(rules, {'low_autocorrelation':
+    3.0})``. Raises UnknownNameError for a rule the set does not hold."""
+    for rule_name in weights:
+        check_choice(f"rule of rule set {rules.name!r}", rule_name, rules.rules)
+    return RuleSet(rules.name, {rule_name: (fn, weights.get(rule_name, weight))
+                                for rule_name, (fn, weight) in rules.rules.items()}, num_steps=rules.num_steps)
 
 
 def rl_tuner_rules(num_steps: int = 32) -> RuleSet:

@@ -86,7 +86,7 @@ def _check_seed(seed) -> int:
 class Playground:
     """Compose with a tuned Q-network at any c and ε; the panel of notebook 03.
 
-    ``q_net``: a tuned :class:`~musiclab.rl.q_network.QNetwork` (``load_q_network('rl_tuner_dqn')``).
+    ``q_net``: a tuned :class:`~musiclab.rl.q_network.QNetwork` (``load_q_network('rl_tuner_playground')``).
     A c-conditioned network accepts any c in ``c_range``; a network tuned at one c keeps its c
     slider fixed there. Each update composes one melody of ``length`` 16th steps with
     :func:`~musiclab.rl.tuner.compose` (``seed`` makes it repeatable), scores it with the rule set
