@@ -15,8 +15,10 @@ Reported, as medians over listeners:
   compose the next piece (best of ``candidates``);
 - **music-theory drift**: the RL Tuner's metric table (``musiclab.eval.melody.melody_metrics``) of
   128 pieces *as the listener would hear them next* (``Personaliser.compose_pieces``: the re-tuned
-  network, best of ``candidates`` by the learned preference) against 128 pieces of the
-  unpersonalised generator (a fresh personaliser, no feedback; same seeds). Every metric of the
+  network's candidates and their octave transpositions, the best by the learned preference among
+  those matching the theory profile of the unpersonalised piece) against 128 pieces of the
+  unpersonalised generator (a fresh personaliser, no feedback: the starting network's ε-greedy
+  pieces; same seeds). Every metric of the
   table is a share in [0, 1] (the three autocorrelations lie in [−1, 1]); several sit near 0
   (notes not in key ≈ 0.5 %, excessively repeated notes 0 %), where a relative change means
   nothing (0.2 % → 0.4 % would be "+100 %"). So "within 10 % of the unpersonalised model" is
@@ -24,6 +26,11 @@ Reported, as medians over listeners:
   (10 points of a share; for the autocorrelations 5 % of their range, stricter). Metrics that are
   undefined (NaN) before or after are skipped. The **noise floor** is the same drift between two
   disjoint sets of 128 unpersonalised pieces: drift below it is sampling noise, not change.
+  With the preset's theory match (``match_theory``) each piece the listener hears is chosen among
+  candidates that match the unpersonalised piece of the same seed on its metric profile, so the
+  comparison is paired piece by piece. For transparency the **network drift** is the same drift for
+  the re-tuned network's own ε-greedy pieces (no choice, no match): how far re-tuning alone moved
+  the generator.
 
     python bench/personalisation.py --quick          # 4 listeners, about a minute
     python bench/personalisation.py                  # 20 listeners, about 6 minutes on a loaded 2-core CPU
@@ -57,7 +64,7 @@ from musiclab.eval.melody import METRIC_KEYS, melody_metrics  # noqa: E402
 from musiclab.rl import feedback  # noqa: E402
 from musiclab.rl.preference import SimulatedListener  # noqa: E402
 from musiclab.rl.q_network import QNetwork  # noqa: E402
-from musiclab.rl.tuner import load_q_network  # noqa: E402
+from musiclab.rl.tuner import compose, load_q_network  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "personalisation.json"
 PIECES, REACTIONS = 6, 5
@@ -104,8 +111,14 @@ def parse_overrides(pairs: list[str]) -> dict:
     return overrides
 
 
+def plain_pieces(personaliser: feedback.Personaliser, seed: int) -> np.ndarray:
+    """METRIC_PIECES ε-greedy pieces of the personaliser's network, no choice: [METRIC_PIECES, length]."""
+    cfg = personaliser.config
+    return compose(personaliser.q_net, METRIC_PIECES, cfg.length, c=personaliser.c, epsilon=cfg.epsilon, seed=seed).numpy()
+
+
 def run_listener(seed: int, start: QNetwork, config: feedback.PersonaliserConfig, base: feedback.Personaliser,
-                 before: dict) -> dict:
+                 before: dict, network_before: dict) -> dict:
     """One simulated listener's session and its figures."""
     personaliser = feedback.Personaliser(start, config, scale=base.scale)
     listener = SimulatedListener.random(base.scale, seed=seed)
@@ -115,12 +128,14 @@ def run_listener(seed: int, start: QNetwork, config: feedback.PersonaliserConfig
     compose_seconds = time.perf_counter() - started
     after = melody_metrics(personaliser.compose_pieces(METRIC_PIECES, METRIC_SEED))
     changes, worse = drift(before, after), worsening(before, after)
+    network = drift(network_before, melody_metrics(plain_pieces(personaliser, METRIC_SEED)))
     expected = [expected_share(listener, piece) for piece in session.pieces]
     return {"listener": seed, "start_share": session.positive_share(0, 10), "end_share": session.positive_share(20, 30),
             "expected_start": float(np.mean(expected[:2])), "expected_end": float(np.mean(expected[-2:])),
             "satisfaction": session.satisfaction, "round_seconds": [r.seconds for r in session.rounds],
             "compose_seconds": compose_seconds, "max_drift": max(changes.values()), "drift": changes,
-            "max_worsening": max(worse.values()), "worsening": worse, "metrics_after": after}
+            "max_worsening": max(worse.values()), "worsening": worse, "metrics_after": after,
+            "network_max_drift": max(network.values()), "network_drift": network}
 
 
 def summarise(rows: list[dict], noise: dict) -> dict:
@@ -141,6 +156,7 @@ def summarise(rows: list[dict], noise: dict) -> dict:
         "listeners_within_worsening": sum(r["max_worsening"] <= DRIFT_TARGET for r in rows),
         "median_worsening": {k: statistics.median(vals) for k in METRIC_KEYS
                              if (vals := [r["worsening"][k] for r in rows if k in r["worsening"]])},
+        "median_network_max_drift": med("network_max_drift"),
         "noise_floor_drift": noise,
     }
 
@@ -158,6 +174,7 @@ def print_table(summary: dict, listeners: int) -> None:
     print(f"{'listeners with every drift <= 0.10':40s} {summary['listeners_within_drift']:9d}  of {listeners}")
     print(f"{'largest worsening by the rules (median)':40s} {summary['median_max_worsening']:9.3f}  (one-sided reading)")
     print(f"{'listeners with every worsening <= 0.10':40s} {summary['listeners_within_worsening']:9d}  of {listeners}")
+    print(f"{'re-tuned network alone, largest drift':40s} {summary['median_network_max_drift']:9.3f}  (no choice; for comparison)")
     print(f"  {'metric (medians)':38s} {'drift':>9s} {'worsening':>10s}  {'noise floor':>11s}")
     for key, value in summary["median_drift"].items():
         print(f"  {key:38s} {value:9.3f} {summary['median_worsening'].get(key, float('nan')):10.3f}  "
@@ -180,13 +197,15 @@ def main() -> None:
     base = feedback.Personaliser(start, config)
     before = melody_metrics(base.compose_pieces(METRIC_PIECES, METRIC_SEED))
     noise = drift(before, melody_metrics(base.compose_pieces(METRIC_PIECES, METRIC_SEED + 1)))
+    network_before = melody_metrics(plain_pieces(base, METRIC_SEED))
     rows, started = [], time.perf_counter()
     for seed in range(listeners):
-        rows.append(run_listener(seed, start, config, base, before))
+        rows.append(run_listener(seed, start, config, base, before, network_before))
         row = rows[-1]
         print(f"listener {seed:2d}: positive {row['start_share']:.0%} → {row['end_share']:.0%} (expected "
               f"{row['expected_start']:.0%} → {row['expected_end']:.0%}), rounds {np.median(row['round_seconds']):.1f} s, "
-              f"largest drift {row['max_drift']:.3f} ({max(row['drift'], key=row['drift'].get)})", flush=True)
+              f"largest drift {row['max_drift']:.3f} ({max(row['drift'], key=row['drift'].get)}; network alone "
+              f"{row['network_max_drift']:.3f})", flush=True)
     summary = summarise(rows, noise)
     print_table(summary, listeners)
     command = " ".join(["python bench/personalisation.py"] + sys.argv[1:])

@@ -8,8 +8,10 @@ import torch
 from musiclab.checkpoints import load_model
 from musiclab.errors import BadParameterError
 from musiclab.profiles import ProfileStore, UnknownPieceError
-from musiclab.rl.feedback import (Personaliser, PersonaliserConfig, personaliser_preset, record_feedback,
-                                  satisfaction_of, seconds_to_step, simulate_session)
+from musiclab.eval.melody import melody_metrics
+from musiclab.rl.feedback import (PROFILE, Personaliser, PersonaliserConfig, octave_variants, personaliser_preset,
+                                  record_feedback, satisfaction_of, seconds_to_step, simulate_session, theory_matches,
+                                  theory_profile)
 from musiclab.rl.preference import (FEATURES, NUM_FEATURES, FeatureScale, PreferenceModel, PreferenceRule,
                                     SimulatedListener, all_window_features, feedback_target, sounding_pitches,
                                     window_features)
@@ -183,8 +185,9 @@ def test_one_personalisation_round_retunes_the_network_warm_started(q_net, scale
     assert all(torch.equal(v, q_net.state_dict()[k]) for k, v in start.items())  # the given network untouched
 
 
-def test_the_next_piece_is_the_candidate_the_preference_model_likes_best(q_net, scale):
-    personaliser = Personaliser(q_net, PersonaliserConfig(**{**TINY, "candidates": 6}), scale=scale)
+def test_without_the_theory_match_the_next_piece_is_the_candidate_the_preference_model_likes_best(q_net, scale):
+    config = PersonaliserConfig(**{**TINY, "candidates": 6}, match_theory=False, octaves=False)
+    personaliser = Personaliser(q_net, config, scale=scale)
     candidates = compose(q_net, 3 * 6, 32, c=personaliser.c, epsilon=0.3, seed=11).numpy().reshape(3, 6, 32)
     plain = personaliser.compose_pieces(3, seed=11)
     assert plain.shape == (3, 32) and np.array_equal(plain, candidates[:, 0])  # no feedback: no choice
@@ -195,6 +198,57 @@ def test_the_next_piece_is_the_candidate_the_preference_model_likes_best(q_net, 
     assert np.array_equal(chosen, candidates[np.arange(3), scores.argmax(axis=1)])
     assert np.array_equal(personaliser.compose_piece(seed=5), personaliser.compose_pieces(1, seed=5)[0])
     assert (scores.max(axis=1) > scores.mean(axis=1)).all()
+
+
+def test_the_theory_profile_adds_up_to_the_metric_table(q_net):
+    pieces = compose(q_net, 200, 32, c=0.2, epsilon=0.5, seed=3).numpy()
+    profile, table = theory_profile(pieces), melody_metrics(pieces)
+    column = dict(zip(PROFILE, profile.T))
+    notes = (pieces >= 2).sum(axis=1)
+    for key in ("starts_with_tonic", "unique_max", "unique_min"):
+        assert column[key].mean() == pytest.approx(table[key])
+    assert column["leaps_resolved"].sum() / column["leaps"].sum() == pytest.approx(table["leaps_resolved"])
+    for key in ("notes_in_motif", "notes_not_in_key"):
+        assert (column[key] * notes).sum() / notes.sum() == pytest.approx(table[key])
+    assert profile.shape == (200, len(PROFILE)) and np.isfinite(profile).all()
+    with pytest.raises(BadParameterError, match="pieces"):
+        theory_profile(np.zeros(5, dtype=np.int64))
+
+
+def test_a_piece_matches_its_own_profile_but_not_one_with_another_start_or_more_unresolved_leaps():
+    piece = np.array([C4, 1, E4, 1, G4, 1, E4, 1, D4, 1, C4, 1, 1, 1, 0, 1] * 2)
+    other_start = np.concatenate([[D4], piece[1:]])
+    leaps = piece.copy()
+    leaps[[4, 20]] = C5  # E4 → C5 → E4 twice: 4 leaps of a sixth, none resolved
+    profiles = theory_profile(np.stack([piece, other_start, leaps]))
+    match = theory_matches(profiles[None], profiles[:1], leap_rate=0.5)[0]
+    assert match.tolist() == [True, False, False]
+    assert theory_matches(profiles[None], profiles[:1], leap_rate=0.5, leap_tolerance=100, share_tolerance=1,
+                          autocorrelation_tolerance=2)[0].tolist() == [True, False, True]
+
+
+def test_octave_variants_move_the_register_and_keep_the_theory_but_never_leave_the_range():
+    piece = np.array([C4, 1, E4, 1, G4, 1, 0, 1] * 4)
+    variants, valid = octave_variants(np.stack([piece, np.full(32, 37)]))
+    assert variants.shape == (2, 3, 32) and valid.tolist() == [[True, True, True], [True, True, False]]
+    assert np.array_equal(variants[0, 0], np.where(piece >= 2, piece - 12, piece))
+    assert np.array_equal(variants[0, 1], piece) and np.array_equal(variants[1, 2], np.full(32, 37))
+    profiles = theory_profile(variants[0])
+    assert np.array_equal(profiles[0, :7], profiles[1, :7]) and np.array_equal(profiles[2, :7], profiles[1, :7])
+
+
+def test_with_the_theory_match_the_next_piece_keeps_the_unpersonalised_pieces_profile(q_net, scale):
+    config = PersonaliserConfig(**{**TINY, "candidates": 16})
+    personaliser = Personaliser(q_net, config, scale=scale)
+    reference = compose(q_net, 8, 32, c=personaliser.c, epsilon=config.epsilon, seed=11).numpy()
+    assert np.array_equal(personaliser.compose_pieces(8, seed=11), reference)  # no feedback: the usual pieces
+    personaliser.observe(np.array([C5, 1, 1, 1] * 8), 20, 1.0)  # likes high, held notes
+    personaliser.observe(np.array([C4, D4, C4, D4] * 8), 20, -1.0)
+    chosen = personaliser.compose_pieces(8, seed=11)
+    assert theory_matches(theory_profile(chosen)[:, None], theory_profile(reference), personaliser.leap_rate).all()
+    assert (personaliser.piece_scores(chosen) >= personaliser.piece_scores(reference)).all()
+    assert not np.array_equal(chosen, reference)  # the listener's taste did choose something
+    assert np.array_equal(chosen, personaliser.compose_pieces(8, seed=11))  # same seed, same pieces
 
 
 def test_feedback_on_a_piece_that_does_not_exist_is_an_error(store):
@@ -261,6 +315,8 @@ def test_a_simulated_session_stores_every_piece_and_reaction_and_repeats_with_it
 def test_bad_settings_are_refused_with_their_name():
     with pytest.raises(BadParameterError, match="candidates"):
         PersonaliserConfig(candidates=0)
+    with pytest.raises(BadParameterError, match="leap_tolerance"):
+        PersonaliserConfig(leap_tolerance=-1.0)
     with pytest.raises(BadParameterError, match="preset"):
         personaliser_preset("loud")
     with pytest.raises(BadParameterError, match="QNetwork"):

@@ -13,9 +13,15 @@
    (r_pref enters the tuner as one more rule of weight ``weight · c``, which the tuner divides by c),
    and :meth:`Personaliser.personalise` re-tunes the Q-network for a few hundred compositions,
    warm-started from its current weights, so the next piece reflects the listener. Repeat forever.
-   The next piece is the best of ``candidates`` ε-greedy pieces by the preference model
-   (:meth:`Personaliser.compose_piece`): within a session this choice does most of the work (a few
-   re-tuning rounds move a tuned DQN little), across sessions the re-tuned network carries it.
+   The next piece is the best of ``candidates`` ε-greedy pieces of the re-tuned network (and their
+   octave transpositions) by the preference model (:meth:`Personaliser.compose_piece`). With
+   ``match_theory`` (default) only candidates with the music-theory profile of the piece that the
+   unpersonalised generator would play with the same seed may be chosen (:func:`theory_profile`,
+   :func:`theory_matches`; that piece itself always may): the listener changes register, density,
+   leaps and rests, not how well the music follows the RL Tuner's rules. The re-tuned network alone
+   drifts from the RL Tuner's metric table (``bench/personalisation.py``: "network alone"); the
+   match is the anchor that keeps what the listener hears on it, and the re-tuning supplies
+   candidates nearer the listener's taste and carries it across sessions.
 4. :meth:`Personaliser.save` / :meth:`Personaliser.restore` keep the tuned Q-network and the
    preference model per profile.
 
@@ -33,15 +39,26 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from musiclab.data.melody import STEPS_PER_QUARTER
+from musiclab.data.melody import NUM_CLASSES, STEPS_PER_QUARTER
 from musiclab.errors import BadParameterError, check_range
 from musiclab.profiles import FEEDBACK_KINDS, FeedbackEvent, Profile, ProfileStore
 from musiclab.rl.preference import (NUM_FEATURES, WINDOW_STEPS, FeatureScale, PreferenceModel, PreferenceRule,
                                     SimulatedListener, all_window_features, feedback_target, window_features)
 from musiclab.rl.q_network import QNetwork, target_network
 from musiclab.rl.replay import EpisodeReplay
-from musiclab.rl.rules import RuleSet, rl_tuner_rules
+from musiclab.rl.rules import (FIRST_PITCH_EVENT, LEAP_SEMITONES, MOTIF_MIN_PITCHES, MOTIF_STEPS, OUT_OF_KEY_EVENT,
+                               STEP_SEMITONES, TONIC_EVENT, RuleSet, autocorrelations, motif_pitch_counts,
+                               rl_tuner_rules)
 from musiclab.rl.tuner import Tuner, compose, preset
+
+#: The columns of :func:`theory_profile`: one piece's values of the RL Tuner's metric table
+#: (``musiclab.eval.melody.melody_metrics``), with its leaps as counts.
+PROFILE = ("starts_with_tonic", "unique_max", "unique_min", "leaps", "leaps_resolved", "notes_in_motif",
+           "notes_not_in_key", "autocorrelation_lag1", "autocorrelation_lag2", "autocorrelation_lag3")
+_EXACT = [PROFILE.index(k) for k in ("starts_with_tonic", "unique_max", "unique_min")]
+_SHARES = [PROFILE.index(k) for k in ("notes_in_motif", "notes_not_in_key")]
+_AUTOCORRELATIONS = [PROFILE.index(k) for k in ("autocorrelation_lag1", "autocorrelation_lag2", "autocorrelation_lag3")]
+_LEAPS, _RESOLVED = PROFILE.index("leaps"), PROFILE.index("leaps_resolved")
 
 
 def seconds_to_step(seconds: float, tempo_bpm: float, length: int | None = None) -> int:
@@ -65,6 +82,83 @@ def record_feedback(store: ProfileStore, profile: Profile, piece_id: int, second
     return store.add_feedback(profile, piece_id, step, value, kind, unit="step", at=at)
 
 
+def theory_profile(pieces) -> np.ndarray:
+    """Each piece's music-theory profile: melodies [N, T] → float64 [N, len(PROFILE)].
+
+    Per piece, the quantities behind the RL Tuner's metric table (``melody_metrics``, whose
+    population values they add up to): starts on the tonic, unique highest / lowest pitch (0 or 1);
+    leaps (≥ a fifth, followed by a note) and of them those resolved by a step back (counts); share
+    of notes inside a motif and outside C major; autocorrelation at lags 1-3 (0 where undefined).
+    The theory match of :meth:`Personaliser.compose_pieces` compares them (notebook 07).
+    """
+    batch = np.asarray(pieces.detach().cpu().numpy() if hasattr(pieces, "detach") else pieces, dtype=np.int64)
+    if batch.ndim != 2 or batch.shape[1] < MOTIF_STEPS:
+        raise BadParameterError(f"pieces must be [N, T >= {MOTIF_STEPS}] melodies, got shape {batch.shape}")
+    rows, steps = batch.shape
+    is_note = batch >= FIRST_PITCH_EVENT
+    notes = np.maximum(is_note.sum(axis=1), 1)
+    top = np.where(is_note, batch, -1).max(axis=1, keepdims=True)
+    bottom = np.where(is_note, batch, NUM_CLASSES).min(axis=1, keepdims=True)
+    before, leap_end = np.full(rows, -1), np.full(rows, -1)  # the last two pitches so far
+    leaps, resolved = np.zeros(rows), np.zeros(rows)
+    for t in range(steps):
+        event, onset = batch[:, t], batch[:, t] >= FIRST_PITCH_EVENT
+        leap = onset & (before >= 0) & (np.abs(leap_end - before) >= LEAP_SEMITONES)
+        move = event - leap_end
+        step_back = (np.sign(move) == np.sign(before - leap_end)) & (np.abs(move) <= STEP_SEMITONES)
+        leaps += leap
+        resolved += leap & step_back
+        before, leap_end = np.where(onset, leap_end, before), np.where(onset, event, leap_end)
+    windows = np.lib.stride_tricks.sliding_window_view(batch, MOTIF_STEPS, axis=1)
+    is_motif = (motif_pitch_counts(windows.reshape(-1, MOTIF_STEPS)) >= MOTIF_MIN_PITCHES).reshape(rows, -1)
+    in_motif = np.zeros_like(is_note)
+    for start in range(is_motif.shape[1]):
+        in_motif[:, start:start + MOTIF_STEPS] |= is_motif[:, start:start + 1]
+    return np.column_stack([
+        TONIC_EVENT[batch[:, 0]], (batch == top).sum(axis=1) == 1, (batch == bottom).sum(axis=1) == 1,
+        leaps, resolved, (in_motif & is_note).sum(axis=1) / notes, OUT_OF_KEY_EVENT[batch].sum(axis=1) / notes,
+        np.nan_to_num(autocorrelations(batch, (1, 2, 3)))]).astype(np.float64)
+
+
+def theory_matches(profiles, reference, leap_rate: float, leap_tolerance: float = 0.25,
+                   share_tolerance: float = 0.25, autocorrelation_tolerance: float = 0.3) -> np.ndarray:
+    """Which candidates have the music-theory profile of their reference piece:
+    profiles [n, K, len(PROFILE)] against reference [n, len(PROFILE)] → bool [n, K].
+
+    A match starts on the tonic, has a unique highest and lowest pitch exactly when the reference
+    does; its *leap balance* (resolved − ``leap_rate`` · leaps, ``leap_rate`` being the usual share
+    of resolved leaps) is within ``leap_tolerance`` of the reference's; its shares of notes in a
+    motif and out of key within ``share_tolerance``; its autocorrelations within
+    ``autocorrelation_tolerance``. Chosen pieces that match their references keep, on average, the
+    references' metric table (a leap balance of 0 on average keeps the resolved share at ``leap_rate``).
+    """
+    profiles, reference = np.asarray(profiles, dtype=np.float64), np.asarray(reference, dtype=np.float64)[:, None]
+    balance = profiles[..., _RESOLVED] - leap_rate * profiles[..., _LEAPS]
+    usual_balance = reference[..., _RESOLVED] - leap_rate * reference[..., _LEAPS]
+    return ((profiles[..., _EXACT] == reference[..., _EXACT]).all(axis=-1)
+            & (np.abs(balance - usual_balance) <= leap_tolerance + 1e-9)
+            & (np.abs(profiles[..., _SHARES] - reference[..., _SHARES]) <= share_tolerance + 1e-9).all(axis=-1)
+            & (np.abs(profiles[..., _AUTOCORRELATIONS] - reference[..., _AUTOCORRELATIONS])
+               <= autocorrelation_tolerance + 1e-9).all(axis=-1))
+
+
+def octave_variants(pieces) -> tuple[np.ndarray, np.ndarray]:
+    """Each melody an octave down, as it is, and an octave up: [N, T] → (events [N, 3, T], valid
+    [N, 3] bool). A variant with a pitch outside MIDI 48..83 is invalid (and holds the melody as
+    it is). Moving a whole melody by an octave keeps every metric of the RL Tuner's table but the
+    autocorrelations (C stays C, intervals and pitch counts stay), and changes its register.
+    """
+    batch = np.asarray(pieces, dtype=np.int64)
+    notes = batch >= FIRST_PITCH_EVENT
+    variants, valid = [], []
+    for shift in (-12, 0, 12):
+        moved = np.where(notes, batch + shift, batch)
+        ok = (~notes | ((moved >= FIRST_PITCH_EVENT) & (moved < NUM_CLASSES))).all(axis=1)
+        variants.append(np.where(ok[:, None], moved, batch))
+        valid.append(ok)
+    return np.stack(variants, axis=1), np.stack(valid, axis=1)
+
+
 @dataclass
 class PersonaliserConfig:
     """How a listener's generator is personalised. Presets: ``PRESETS`` (``personaliser_preset``)."""
@@ -83,9 +177,25 @@ class PersonaliserConfig:
     """Adam learning rate of the re-tuning (small: each round nudges the network)."""
     temperature: float = 0.7
     """Boltzmann exploration temperature while re-tuning (fixed)."""
-    candidates: int = 32
-    """Pieces composed per "next piece" (one batch, tens of milliseconds); the one the preference
-    model likes best is played. The main lever of quick personalisation (``bench/personalisation.py``)."""
+    candidates: int = 128
+    """Pieces composed per "next piece" (one batch, a fraction of a second); the one the preference
+    model likes best (among those matching the theory profile, ``match_theory``) is played. The
+    main lever of quick personalisation (``bench/personalisation.py``)."""
+    match_theory: bool = True
+    """Choose only among candidates whose music-theory profile matches the piece the unpersonalised
+    generator would play with the same seed (:func:`theory_matches`; that piece itself is always a
+    choice), so that pleasing the listener keeps the RL Tuner's metric table. False: any candidate."""
+    leap_tolerance: float = 0.25
+    """Leap balance (resolved − usual share · leaps) a match may differ by (``theory_matches``): 0.25
+    (less than one leap) all but asks for the reference's counts of leaps and resolved leaps; 1.0
+    let the resolved share drift by 0.1-0.35 (``bench/personalisation.py``)."""
+    share_tolerance: float = 0.25
+    """Share of notes in a motif / out of key a match may differ by."""
+    autocorrelation_tolerance: float = 0.3
+    """Autocorrelation (lags 1-3) a match may differ by."""
+    octaves: bool = True
+    """Offer each candidate (and the reference) also an octave lower and higher
+    (:func:`octave_variants`), the register preference of a listener's profile."""
     epsilon: float = 0.3
     """ε when composing (a random step is a sample of the Note-RNN): the variety among candidates
     that the choice needs (a tuned DQN's greedy piece is one fixed tune). 0.3 as in the music-therapy
@@ -113,22 +223,27 @@ class PersonaliserConfig:
         if self.c is not None:
             check_range("c", self.c, 0.0, low_open=True)
         check_range("l2", self.l2, 0.0, low_open=True)
+        for name in ("leap_tolerance", "share_tolerance", "autocorrelation_tolerance"):
+            check_range(name, getattr(self, name), 0.0)
 
 
 def fast(**overrides) -> PersonaliserConfig:
     """Quick rounds for notebooks, tests and the benchmark: 128 compositions and 64 updates per
-    round (1.5-2.5 s on a loaded 2-core CPU), r_pref at weight 10, best of 32 candidates composed
-    at ε = 0.3 (the music-therapy system's ε). Not from a paper: chosen with
-    ``bench/personalisation.py`` (README figures), where the choice among candidates does most of
-    the quick gain and the re-tuning moves the generator itself."""
+    round (about 1 s, up to 2.5 s on a loaded 2-core CPU), r_pref at weight 10, best of 128
+    candidates composed at ε = 0.3 (the music-therapy system's ε) and their octave transpositions,
+    among those matching the unpersonalised piece's theory profile. Not from a paper: chosen with
+    ``bench/personalisation.py`` (README figures), where the choice among candidates (octaves
+    included) does most of the quick gain, the theory match keeps the metric table, and the
+    re-tuning moves the generator itself and supplies candidates."""
     return PersonaliserConfig(**overrides)
 
 
 def gentle(**overrides) -> PersonaliserConfig:
-    """Smaller steps: r_pref at weight 3, no choice among candidates, so the music changes only
-    through re-tuning and stays closer to the RL Tuner's (Jaques et al. 2017, c as tuned). Not from
-    a paper."""
-    return PersonaliserConfig(**{"weight": 3.0, "candidates": 1, **overrides})
+    """Smaller steps: r_pref at weight 3, no choice among candidates (nor octaves, nor theory match),
+    so the music changes only through re-tuning (the RL Tuner's reward of Jaques et al. 2017 plus
+    r_pref, c as tuned). Not from a paper."""
+    plain = {"weight": 3.0, "candidates": 1, "match_theory": False, "octaves": False}
+    return PersonaliserConfig(**{**plain, **overrides})
 
 
 #: Named personaliser presets.
@@ -166,9 +281,11 @@ class Personaliser:
     """One listener's generator: a tuned Q-network, re-tuned toward their feedback (notebook 07).
 
     ``q_net``: the starting network (e.g. ``load_q_network('rl_tuner_dqn')``; it is copied, never
-    changed). ``scale``: the feature standardisation (default: fitted on ``config.scale_pieces``
-    pieces of ``q_net``). Compose with :meth:`compose_piece`, learn with :meth:`observe`, re-tune
-    with :meth:`personalise`.
+    changed, and kept as the unpersonalised generator that composes the reference pieces of the
+    theory match). ``scale``: the feature standardisation (default: fitted on
+    ``config.scale_pieces`` pieces of ``q_net``, which also give the usual share of resolved leaps,
+    ``leap_rate``). Compose with :meth:`compose_piece`, learn with :meth:`observe`, re-tune with
+    :meth:`personalise`.
     """
 
     def __init__(self, q_net: QNetwork, config: PersonaliserConfig | None = None,
@@ -180,9 +297,12 @@ class Personaliser:
         self.c = float(config.c if config.c is not None else q_net.config.c)
         if not conditioned and self.c != q_net.config.c:
             raise BadParameterError(f"this Q-network was tuned at c={q_net.config.c} only; use c=None")
-        self.scale = scale if scale is not None else FeatureScale.fit(
-            compose(q_net, config.scale_pieces, config.length, c=self.c, epsilon=config.epsilon,
-                    seed=config.seed), config.window)
+        usual = compose(q_net, config.scale_pieces, config.length, c=self.c, epsilon=config.epsilon,
+                        seed=config.seed).numpy()
+        self.scale = scale if scale is not None else FeatureScale.fit(usual, config.window)
+        counts = theory_profile(usual)[:, [_LEAPS, _RESOLVED]].sum(axis=0)
+        self.leap_rate = float(counts[1] / counts[0]) if counts[0] else 0.0
+        self.start = copy.deepcopy(q_net).eval()
         self.preference = PreferenceModel(l2=config.l2)
         self.rules = RuleSet("rl_tuner+preference", {
             **rl_tuner_rules(config.length).rules,
@@ -211,16 +331,38 @@ class Personaliser:
         return self.preference.probability(self.scale(features)).mean(axis=1)
 
     def compose_pieces(self, n: int, seed: int) -> np.ndarray:
-        """``n`` next pieces at once: for each, ``candidates`` pieces composed ε-greedily (seeded, one
-        batch), and the one the preference model likes best: np.int64 [n, length]. Without feedback
-        every candidate scores the same and the first (a plain ε-greedy piece) is kept."""
+        """``n`` next pieces at once: np.int64 [n, length].
+
+        For each, ``candidates`` pieces composed ε-greedily by the listener's network (seeded, one
+        batch), with ``octaves`` each also an octave lower and higher, and the one the preference
+        model likes best. With ``match_theory`` the unpersonalised generator first composes a
+        reference piece (same seed); only the reference and the candidates whose
+        :func:`theory_profile` :func:`theory_matches` it may be chosen, and without feedback the
+        reference is played. Without ``match_theory`` and feedback, the first candidate.
+        """
         cfg = self.config
         n = int(check_range("n", n, 1))
+        reference = None
+        if cfg.match_theory:
+            reference = compose(self.start, n, cfg.length, c=self.c, epsilon=cfg.epsilon, seed=seed).numpy()
+            if self.preference.count == 0:
+                return reference
         pieces = compose(self.q_net, n * cfg.candidates, cfg.length, c=self.c, epsilon=cfg.epsilon,
                          seed=seed).numpy().reshape(n, cfg.candidates, cfg.length)
-        if cfg.candidates == 1 or self.preference.count == 0:
+        if reference is not None:
+            pieces = np.concatenate([reference[:, None], pieces], axis=1)
+        elif self.preference.count == 0 or (cfg.candidates == 1 and not cfg.octaves):
             return pieces[:, 0]
-        scores = self.piece_scores(pieces.reshape(-1, cfg.length)).reshape(n, cfg.candidates)
+        allowed = np.ones(pieces.shape[:2], dtype=bool)
+        if cfg.octaves:
+            pieces, allowed = octave_variants(pieces.reshape(-1, cfg.length))
+            pieces, allowed = pieces.reshape(n, -1, cfg.length), allowed.reshape(n, -1)
+        if reference is not None:
+            profiles = theory_profile(pieces.reshape(-1, cfg.length)).reshape(n, pieces.shape[1], -1)
+            allowed &= theory_matches(profiles, theory_profile(reference), self.leap_rate, cfg.leap_tolerance,
+                                      cfg.share_tolerance, cfg.autocorrelation_tolerance)
+            allowed[:, 1 if cfg.octaves else 0] = True  # the reference itself, as it is
+        scores = np.where(allowed, self.piece_scores(pieces.reshape(-1, cfg.length)).reshape(allowed.shape), -np.inf)
         return pieces[np.arange(n), np.argmax(scores, axis=1)]
 
     def compose_piece(self, seed: int) -> np.ndarray:
