@@ -23,7 +23,8 @@ per round against one.
                                        # medians (the per-seed rows are in the JSON too); the sweep
                                        # network is tuned with seed 0
 
-Prints a table and writes bench/results/rl_tuner.json (atomically).
+Prints a table and writes bench/results/rl_tuner.json (atomically; ``--out`` elsewhere: the README
+quotes the quick run from rl_tuner.json and the seed medians from rl_tuner_seeds.json).
 """
 from __future__ import annotations
 
@@ -179,6 +180,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3, help="tuning seeds without --quick (medians reported)")
     parser.add_argument("--n", type=int, default=1000, help="compositions per system")
     parser.add_argument("--epsilon", type=float, default=0.1, help="ε of the ε-greedy compositions")
+    parser.add_argument("--out", type=Path, default=RESULTS, help=f"JSON to write (default {RESULTS.relative_to(ROOT)})")
     args = parser.parse_args()
     started = time.perf_counter()
     results, sweep = run(args.quick, args.seeds, args.n, args.epsilon)
@@ -207,8 +209,8 @@ def main() -> None:
         "models": results, "playground_c_sweep": sweep, "paper_dqn": PAPER_DQN_ROW, "throughput": figures,
         "targets": {key: list(rule) for key, rule in TARGETS.items()}, "targets_met": met,
     }
-    atomic_write_bytes(RESULTS, json.dumps(payload, indent=2).encode())
-    print(f"\nwrote {RESULTS.relative_to(ROOT)} in {payload['seconds']:.0f} s")
+    atomic_write_bytes(args.out, json.dumps(payload, indent=2).encode())
+    print(f"\nwrote {args.out} in {payload['seconds']:.0f} s")
 
 
 if __name__ == "__main__":
