@@ -8,10 +8,9 @@ import torch
 from musiclab.checkpoints import load_model
 from musiclab.errors import BadParameterError
 from musiclab.profiles import ProfileStore, UnknownPieceError
-from musiclab.eval.melody import melody_metrics
-from musiclab.rl.feedback import (PROFILE, Personaliser, PersonaliserConfig, octave_variants, personaliser_preset,
-                                  record_feedback, satisfaction_of, seconds_to_step, simulate_session, theory_matches,
-                                  theory_profile)
+from musiclab.eval.melody import PIECE_PROFILE_KEYS, melody_metrics, piece_profiles
+from musiclab.rl.feedback import (Personaliser, PersonaliserConfig, octave_variants, personaliser_preset,
+                                  record_feedback, satisfaction_of, seconds_to_step, simulate_session, theory_matches)
 from musiclab.rl.preference import (FEATURES, NUM_FEATURES, FeatureScale, PreferenceModel, PreferenceRule,
                                     SimulatedListener, all_window_features, feedback_target, sounding_pitches,
                                     window_features)
@@ -200,19 +199,19 @@ def test_without_the_theory_match_the_next_piece_is_the_candidate_the_preference
     assert (scores.max(axis=1) > scores.mean(axis=1)).all()
 
 
-def test_the_theory_profile_adds_up_to_the_metric_table(q_net):
+def test_the_piece_profiles_add_up_to_the_metric_table(q_net):
     pieces = compose(q_net, 200, 32, c=0.2, epsilon=0.5, seed=3).numpy()
-    profile, table = theory_profile(pieces), melody_metrics(pieces)
-    column = dict(zip(PROFILE, profile.T))
+    profile, table = piece_profiles(pieces), melody_metrics(pieces)
+    column = dict(zip(PIECE_PROFILE_KEYS, profile.T))
     notes = (pieces >= 2).sum(axis=1)
     for key in ("starts_with_tonic", "unique_max", "unique_min"):
         assert column[key].mean() == pytest.approx(table[key])
     assert column["leaps_resolved"].sum() / column["leaps"].sum() == pytest.approx(table["leaps_resolved"])
     for key in ("notes_in_motif", "notes_not_in_key"):
         assert (column[key] * notes).sum() / notes.sum() == pytest.approx(table[key])
-    assert profile.shape == (200, len(PROFILE)) and np.isfinite(profile).all()
+    assert profile.shape == (200, len(PIECE_PROFILE_KEYS)) and np.isfinite(profile).all()
     with pytest.raises(BadParameterError, match="pieces"):
-        theory_profile(np.zeros(5, dtype=np.int64))
+        piece_profiles(np.zeros(5, dtype=np.int64))
 
 
 def test_a_piece_matches_its_own_profile_but_not_one_with_another_start_or_more_unresolved_leaps():
@@ -220,7 +219,7 @@ def test_a_piece_matches_its_own_profile_but_not_one_with_another_start_or_more_
     other_start = np.concatenate([[D4], piece[1:]])
     leaps = piece.copy()
     leaps[[4, 20]] = C5  # E4 → C5 → E4 twice: 4 leaps of a sixth, none resolved
-    profiles = theory_profile(np.stack([piece, other_start, leaps]))
+    profiles = piece_profiles(np.stack([piece, other_start, leaps]))
     match = theory_matches(profiles[None], profiles[:1], leap_rate=0.5)[0]
     assert match.tolist() == [True, False, False]
     assert theory_matches(profiles[None], profiles[:1], leap_rate=0.5, leap_tolerance=100, share_tolerance=1,
@@ -233,7 +232,7 @@ def test_octave_variants_move_the_register_and_keep_the_theory_but_never_leave_t
     assert variants.shape == (2, 3, 32) and valid.tolist() == [[True, True, True], [True, True, False]]
     assert np.array_equal(variants[0, 0], np.where(piece >= 2, piece - 12, piece))
     assert np.array_equal(variants[0, 1], piece) and np.array_equal(variants[1, 2], np.full(32, 37))
-    profiles = theory_profile(variants[0])
+    profiles = piece_profiles(variants[0])
     assert np.array_equal(profiles[0, :7], profiles[1, :7]) and np.array_equal(profiles[2, :7], profiles[1, :7])
 
 
@@ -245,7 +244,7 @@ def test_with_the_theory_match_the_next_piece_keeps_the_unpersonalised_pieces_pr
     personaliser.observe(np.array([C5, 1, 1, 1] * 8), 20, 1.0)  # likes high, held notes
     personaliser.observe(np.array([C4, D4, C4, D4] * 8), 20, -1.0)
     chosen = personaliser.compose_pieces(8, seed=11)
-    assert theory_matches(theory_profile(chosen)[:, None], theory_profile(reference), personaliser.leap_rate).all()
+    assert theory_matches(piece_profiles(chosen)[:, None], piece_profiles(reference), personaliser.leap_rate).all()
     assert (personaliser.piece_scores(chosen) >= personaliser.piece_scores(reference)).all()
     assert not np.array_equal(chosen, reference)  # the listener's taste did choose something
     assert np.array_equal(chosen, personaliser.compose_pieces(8, seed=11))  # same seed, same pieces

@@ -4,7 +4,8 @@ Compositions are np.int64 [N, T] in the shared melody encoding (0 note-off, 1 no
 onsets; C major; 16th steps). Every metric uses the same helpers as the rules in
 :mod:`musiclab.rl.rules`, so a melody that follows the rules scores well. The table of Jaques et
 al. (2017) compares a Note-RNN with its tuned versions; :data:`PAPER_DQN_ROW` holds their DQN row.
-Notebooks 02 and 03 and ``bench/`` print these tables with :func:`metric_table`.
+Notebooks 02 and 03 and ``bench/`` print these tables with :func:`metric_table`; :func:`piece_profiles`
+gives the same quantities per piece (the therapy session matches pieces by them, notebook 07).
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from musiclab.data.melody import NUM_CLASSES
 from musiclab.errors import BadParameterError
 from musiclab.rl.rules import (
     FIRST_PITCH_EVENT, LEAP_SEMITONES, MOTIF_MIN_PITCHES, MOTIF_STEPS, OUT_OF_KEY_EVENT, TONIC_EVENT,
-    autocorrelations, is_excessive_repeat, leap_outcome, motif_pitch_counts,
+    STEP_SEMITONES, autocorrelations, is_excessive_repeat, leap_outcome, motif_pitch_counts,
 )
 
 #: The metrics of the table, in the paper's order (all fractions in [0, 1] but the autocorrelations).
@@ -227,3 +228,47 @@ def metric_table(results: Mapping[str, Mapping[str, float]], keys: Sequence[str]
     for key, row in zip(keys, cells):
         lines.append("  ".join([key.ljust(label_width)] + [cell.rjust(w) for cell, w in zip(row, widths)]))
     return "\n".join(lines)
+
+
+#: The columns of :func:`piece_profiles`: one piece's values of the RL Tuner's metric table
+#: (:func:`melody_metrics`), with its leaps as counts.
+PIECE_PROFILE_KEYS = ("starts_with_tonic", "unique_max", "unique_min", "leaps", "leaps_resolved", "notes_in_motif",
+                      "notes_not_in_key", "autocorrelation_lag1", "autocorrelation_lag2", "autocorrelation_lag3")
+
+
+def piece_profiles(pieces) -> np.ndarray:
+    """Each piece's music-theory profile: melodies [N, T] → float64 [N, len(PIECE_PROFILE_KEYS)].
+
+    Per piece, the quantities behind the RL Tuner's metric table (``melody_metrics``, whose
+    population values they add up to): starts on the tonic, unique highest / lowest pitch (0 or 1);
+    leaps (≥ a fifth, followed by a note) and of them those resolved by a step back (counts); share
+    of notes inside a motif and outside C major; autocorrelation at lags 1-3 (0 where undefined).
+    The therapy session's theory match compares them (``musiclab.rl.feedback``, notebook 07).
+    """
+    batch = np.asarray(pieces.detach().cpu().numpy() if hasattr(pieces, "detach") else pieces, dtype=np.int64)
+    if batch.ndim != 2 or batch.shape[1] < MOTIF_STEPS:
+        raise BadParameterError(f"pieces must be [N, T >= {MOTIF_STEPS}] melodies, got shape {batch.shape}")
+    rows, steps = batch.shape
+    is_note = batch >= FIRST_PITCH_EVENT
+    notes = np.maximum(is_note.sum(axis=1), 1)
+    top = np.where(is_note, batch, -1).max(axis=1, keepdims=True)
+    bottom = np.where(is_note, batch, NUM_CLASSES).min(axis=1, keepdims=True)
+    before, leap_end = np.full(rows, -1), np.full(rows, -1)  # the last two pitches so far
+    leaps, resolved = np.zeros(rows), np.zeros(rows)
+    for t in range(steps):
+        event, onset = batch[:, t], batch[:, t] >= FIRST_PITCH_EVENT
+        leap = onset & (before >= 0) & (np.abs(leap_end - before) >= LEAP_SEMITONES)
+        move = event - leap_end
+        step_back = (np.sign(move) == np.sign(before - leap_end)) & (np.abs(move) <= STEP_SEMITONES)
+        leaps += leap
+        resolved += leap & step_back
+        before, leap_end = np.where(onset, leap_end, before), np.where(onset, event, leap_end)
+    windows = np.lib.stride_tricks.sliding_window_view(batch, MOTIF_STEPS, axis=1)
+    is_motif = (motif_pitch_counts(windows.reshape(-1, MOTIF_STEPS)) >= MOTIF_MIN_PITCHES).reshape(rows, -1)
+    in_motif = np.zeros_like(is_note)
+    for start in range(is_motif.shape[1]):
+        in_motif[:, start:start + MOTIF_STEPS] |= is_motif[:, start:start + 1]
+    return np.column_stack([
+        TONIC_EVENT[batch[:, 0]], (batch == top).sum(axis=1) == 1, (batch == bottom).sum(axis=1) == 1,
+        leaps, resolved, (in_motif & is_note).sum(axis=1) / notes, OUT_OF_KEY_EVENT[batch].sum(axis=1) / notes,
+        np.nan_to_num(autocorrelations(batch, (1, 2, 3)))]).astype(np.float64)

@@ -16,7 +16,7 @@
    The next piece is the best of ``candidates`` ε-greedy pieces of the re-tuned network (and their
    octave transpositions) by the preference model (:meth:`Personaliser.compose_piece`). With
    ``match_theory`` (default) only candidates with the music-theory profile of the piece that the
-   unpersonalised generator would play with the same seed may be chosen (:func:`theory_profile`,
+   unpersonalised generator would play with the same seed may be chosen (:func:`piece_profiles`,
    :func:`theory_matches`; that piece itself always may): the listener changes register, density,
    leaps and rests, not how well the music follows the RL Tuner's rules. The re-tuned network alone
    drifts from the RL Tuner's metric table (``bench/personalisation.py``: "network alone"); the
@@ -46,19 +46,14 @@ from musiclab.rl.preference import (NUM_FEATURES, WINDOW_STEPS, FeatureScale, Pr
                                     SimulatedListener, all_window_features, feedback_target, window_features)
 from musiclab.rl.q_network import QNetwork, target_network
 from musiclab.rl.replay import EpisodeReplay
-from musiclab.rl.rules import (FIRST_PITCH_EVENT, LEAP_SEMITONES, MOTIF_MIN_PITCHES, MOTIF_STEPS, OUT_OF_KEY_EVENT,
-                               STEP_SEMITONES, TONIC_EVENT, RuleSet, autocorrelations, motif_pitch_counts,
-                               rl_tuner_rules)
+from musiclab.eval.melody import PIECE_PROFILE_KEYS, piece_profiles
+from musiclab.rl.rules import FIRST_PITCH_EVENT, RuleSet, rl_tuner_rules
 from musiclab.rl.tuner import Tuner, compose, preset
 
-#: The columns of :func:`theory_profile`: one piece's values of the RL Tuner's metric table
-#: (``musiclab.eval.melody.melody_metrics``), with its leaps as counts.
-PROFILE = ("starts_with_tonic", "unique_max", "unique_min", "leaps", "leaps_resolved", "notes_in_motif",
-           "notes_not_in_key", "autocorrelation_lag1", "autocorrelation_lag2", "autocorrelation_lag3")
-_EXACT = [PROFILE.index(k) for k in ("starts_with_tonic", "unique_max", "unique_min")]
-_SHARES = [PROFILE.index(k) for k in ("notes_in_motif", "notes_not_in_key")]
-_AUTOCORRELATIONS = [PROFILE.index(k) for k in ("autocorrelation_lag1", "autocorrelation_lag2", "autocorrelation_lag3")]
-_LEAPS, _RESOLVED = PROFILE.index("leaps"), PROFILE.index("leaps_resolved")
+_EXACT = [PIECE_PROFILE_KEYS.index(k) for k in ("starts_with_tonic", "unique_max", "unique_min")]
+_SHARES = [PIECE_PROFILE_KEYS.index(k) for k in ("notes_in_motif", "notes_not_in_key")]
+_AUTOCORRELATIONS = [PIECE_PROFILE_KEYS.index(k) for k in ("autocorrelation_lag1", "autocorrelation_lag2", "autocorrelation_lag3")]
+_LEAPS, _RESOLVED = PIECE_PROFILE_KEYS.index("leaps"), PIECE_PROFILE_KEYS.index("leaps_resolved")
 
 
 def seconds_to_step(seconds: float, tempo_bpm: float, length: int | None = None) -> int:
@@ -82,48 +77,10 @@ def record_feedback(store: ProfileStore, profile: Profile, piece_id: int, second
     return store.add_feedback(profile, piece_id, step, value, kind, unit="step", at=at)
 
 
-def theory_profile(pieces) -> np.ndarray:
-    """Each piece's music-theory profile: melodies [N, T] → float64 [N, len(PROFILE)].
-
-    Per piece, the quantities behind the RL Tuner's metric table (``melody_metrics``, whose
-    population values they add up to): starts on the tonic, unique highest / lowest pitch (0 or 1);
-    leaps (≥ a fifth, followed by a note) and of them those resolved by a step back (counts); share
-    of notes inside a motif and outside C major; autocorrelation at lags 1-3 (0 where undefined).
-    The theory match of :meth:`Personaliser.compose_pieces` compares them (notebook 07).
-    """
-    batch = np.asarray(pieces.detach().cpu().numpy() if hasattr(pieces, "detach") else pieces, dtype=np.int64)
-    if batch.ndim != 2 or batch.shape[1] < MOTIF_STEPS:
-        raise BadParameterError(f"pieces must be [N, T >= {MOTIF_STEPS}] melodies, got shape {batch.shape}")
-    rows, steps = batch.shape
-    is_note = batch >= FIRST_PITCH_EVENT
-    notes = np.maximum(is_note.sum(axis=1), 1)
-    top = np.where(is_note, batch, -1).max(axis=1, keepdims=True)
-    bottom = np.where(is_note, batch, NUM_CLASSES).min(axis=1, keepdims=True)
-    before, leap_end = np.full(rows, -1), np.full(rows, -1)  # the last two pitches so far
-    leaps, resolved = np.zeros(rows), np.zeros(rows)
-    for t in range(steps):
-        event, onset = batch[:, t], batch[:, t] >= FIRST_PITCH_EVENT
-        leap = onset & (before >= 0) & (np.abs(leap_end - before) >= LEAP_SEMITONES)
-        move = event - leap_end
-        step_back = (np.sign(move) == np.sign(before - leap_end)) & (np.abs(move) <= STEP_SEMITONES)
-        leaps += leap
-        resolved += leap & step_back
-        before, leap_end = np.where(onset, leap_end, before), np.where(onset, event, leap_end)
-    windows = np.lib.stride_tricks.sliding_window_view(batch, MOTIF_STEPS, axis=1)
-    is_motif = (motif_pitch_counts(windows.reshape(-1, MOTIF_STEPS)) >= MOTIF_MIN_PITCHES).reshape(rows, -1)
-    in_motif = np.zeros_like(is_note)
-    for start in range(is_motif.shape[1]):
-        in_motif[:, start:start + MOTIF_STEPS] |= is_motif[:, start:start + 1]
-    return np.column_stack([
-        TONIC_EVENT[batch[:, 0]], (batch == top).sum(axis=1) == 1, (batch == bottom).sum(axis=1) == 1,
-        leaps, resolved, (in_motif & is_note).sum(axis=1) / notes, OUT_OF_KEY_EVENT[batch].sum(axis=1) / notes,
-        np.nan_to_num(autocorrelations(batch, (1, 2, 3)))]).astype(np.float64)
-
-
 def theory_matches(profiles, reference, leap_rate: float, leap_tolerance: float = 0.25,
                    share_tolerance: float = 0.25, autocorrelation_tolerance: float = 0.3) -> np.ndarray:
     """Which candidates have the music-theory profile of their reference piece:
-    profiles [n, K, len(PROFILE)] against reference [n, len(PROFILE)] → bool [n, K].
+    profiles [n, K, len(PIECE_PROFILE_KEYS)] against reference [n, len(PIECE_PROFILE_KEYS)] → bool [n, K].
 
     A match starts on the tonic, has a unique highest and lowest pitch exactly when the reference
     does; its *leap balance* (resolved − ``leap_rate`` · leaps, ``leap_rate`` being the usual share
@@ -300,7 +257,7 @@ class Personaliser:
         usual = compose(q_net, config.scale_pieces, config.length, c=self.c, epsilon=config.epsilon,
                         seed=config.seed).numpy()
         self.scale = scale if scale is not None else FeatureScale.fit(usual, config.window)
-        counts = theory_profile(usual)[:, [_LEAPS, _RESOLVED]].sum(axis=0)
+        counts = piece_profiles(usual)[:, [_LEAPS, _RESOLVED]].sum(axis=0)
         self.leap_rate = float(counts[1] / counts[0]) if counts[0] else 0.0
         self.start = copy.deepcopy(q_net).eval()
         self.preference = PreferenceModel(l2=config.l2)
@@ -337,7 +294,7 @@ class Personaliser:
         batch), with ``octaves`` each also an octave lower and higher, and the one the preference
         model likes best. With ``match_theory`` the unpersonalised generator first composes a
         reference piece (same seed); only the reference and the candidates whose
-        :func:`theory_profile` :func:`theory_matches` it may be chosen, and without feedback the
+        :func:`piece_profiles` :func:`theory_matches` it may be chosen, and without feedback the
         reference is played. Without ``match_theory`` and feedback, the first candidate.
         """
         cfg = self.config
@@ -358,8 +315,8 @@ class Personaliser:
             pieces, allowed = octave_variants(pieces.reshape(-1, cfg.length))
             pieces, allowed = pieces.reshape(n, -1, cfg.length), allowed.reshape(n, -1)
         if reference is not None:
-            profiles = theory_profile(pieces.reshape(-1, cfg.length)).reshape(n, pieces.shape[1], -1)
-            allowed &= theory_matches(profiles, theory_profile(reference), self.leap_rate, cfg.leap_tolerance,
+            profiles = piece_profiles(pieces.reshape(-1, cfg.length)).reshape(n, pieces.shape[1], -1)
+            allowed &= theory_matches(profiles, piece_profiles(reference), self.leap_rate, cfg.leap_tolerance,
                                       cfg.share_tolerance, cfg.autocorrelation_tolerance)
             allowed[:, 1 if cfg.octaves else 0] = True  # the reference itself, as it is
         scores = np.where(allowed, self.piece_scores(pieces.reshape(-1, cfg.length)).reshape(allowed.shape), -np.inf)
