@@ -269,7 +269,8 @@ class Personaliser:
             "fast", algorithm=q_net.config.algorithm, c=self.c, c_range=(self.c, self.c) if conditioned else None,
             episodes=config.episodes, length=config.length, batch_size=config.batch_size,
             memory=config.episodes * config.length, train_every=config.train_every, lr=config.lr,
-            temperature_start=config.temperature, temperature=config.temperature, anneal_fraction=0.0,
+            exploration="boltzmann", temperature_start=config.temperature, temperature=config.temperature,
+            anneal_fraction=0.0,
             seed=config.seed, num_threads=config.num_threads)
         base_model = copy.deepcopy(q_net.prior).requires_grad_(True)
         self.tuner = Tuner(base_model, tuner_config, self.rules)
