@@ -29,6 +29,15 @@ def isolated_cache(tmp_path, monkeypatch) -> Path:
     return folder
 
 
+@pytest.fixture(scope="module")
+def module_cache(tmp_path_factory, request):
+    """One temporary cache for a whole test module, so its data is built once; a module opts in with
+    ``pytestmark = pytest.mark.usefixtures("module_cache")``."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CACHE_ENV, str(tmp_path_factory.mktemp(f"{request.module.__name__}-cache")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def essen_sample(tmp_path_factory):
     """The real Essen collection 'kinder0' (children's songs, 213 tunes), built once per session

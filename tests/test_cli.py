@@ -16,19 +16,14 @@ from musiclab.data.chords import token_pitches
 from musiclab.models import melody_data, note_rnn
 from musiclab.models.melody_data import load_trained
 from musiclab.models.note_rnn import NoteRNN, NoteRNNConfig
-from musiclab.runtime import CACHE_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--subset", "kinder0", "--steps", "4", "--eval-every", "2", "--batch-size", "8", "--hidden", "16",
         "--quiet"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def module_cache(tmp_path_factory):
-    """One temporary cache for the module (the real Essen collection kinder0 is built into it once)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(CACHE_ENV, str(tmp_path_factory.mktemp("cli-cache")))
-        yield
+#: The real Essen collection kinder0 is built once into a temporary cache for this module.
+pytestmark = pytest.mark.usefixtures("module_cache")
 
 
 @pytest.fixture(scope="module")

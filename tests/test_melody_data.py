@@ -14,15 +14,10 @@ from musiclab.models.baselines import NGramModel
 from musiclab.models.melody_data import fit_baselines, load_trained, load_windows, score
 from musiclab.models.note_rnn import NoteRNN, NoteRNNConfig
 from musiclab.models.train import evaluate
-from musiclab.runtime import CACHE_ENV
 
 
-@pytest.fixture(scope="module", autouse=True)
-def module_cache(tmp_path_factory):
-    """One temporary cache for the module: the real Essen collection kinder0 is built into it once."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(CACHE_ENV, str(tmp_path_factory.mktemp("melody-data-cache")))
-        yield
+#: The real Essen collection kinder0 is built once into a temporary cache for this module.
+pytestmark = pytest.mark.usefixtures("module_cache")
 
 
 @pytest.fixture(scope="module")
