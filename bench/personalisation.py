@@ -74,7 +74,8 @@ DRIFT_TARGET = 0.10
 #: autocorrelations are better nearer 0 and are compared as |r|).
 BETTER = {"notes_excessively_repeated": -1, "notes_not_in_key": -1, "autocorrelation_lag1": -1,
           "autocorrelation_lag2": -1, "autocorrelation_lag3": -1, "starts_with_tonic": 1, "leaps_resolved": 1,
-          "unique_max": 1, "unique_min": 1, "notes_in_motif": 1, "notes_in_repeated_motif": 1}
+          "leaps_stepped_back": 1, "unique_max": 1, "unique_min": 1, "notes_in_motif": 1,
+          "notes_in_repeated_motif": 1}
 
 
 def starting_network(name: str) -> QNetwork:

@@ -14,6 +14,10 @@ table, Jaques et al. 2017) and their mean log p under the Note-RNN:
 retained_likelihood_ratio = (mean log p of a tuned model − of the rules-only agent)
                           / (mean log p of the Note-RNN's own samples − of the rules-only agent).
 
+``leaps_resolved`` is counted as the RL Tuner's evaluation counted it (resolved / (resolved +
+doubled), see ``melody_metrics``), so it compares with the paper's 91.1 %; ``leaps_stepped_back``
+(leaps the very next note steps back from / all leaps) is this kit's stricter reading and has no target.
+
 Throughput (transitions per second, measured in this run): playing compositions 128 at a time
 against one at a time, and a whole short tuning run (playing and updates) with 128 compositions
 per round against one.

@@ -33,9 +33,9 @@ def metric(name: str, *texts: str) -> float:
     return melody_metrics(mels(*texts))[name]
 
 
-def test_the_table_has_exactly_the_papers_metrics_and_no_log_p_without_a_model():
+def test_the_table_has_the_papers_metrics_plus_the_stricter_leap_share_and_no_log_p_without_a_model():
     assert tuple(melody_metrics(mels("C4 D4 E4 F4"))) == METRIC_KEYS
-    assert set(PAPER_DQN_ROW) == set(METRIC_KEYS)
+    assert set(PAPER_DQN_ROW) == set(METRIC_KEYS) - {"leaps_stepped_back"}
 
 
 def test_excessively_repeated_notes_are_those_the_repeat_rule_penalises():
@@ -65,11 +65,21 @@ def test_starts_with_tonic_counts_compositions_starting_on_any_c():
     assert metric("starts_with_tonic", "C4 D4", "C3 -", "D4 C4", "- C4") == pytest.approx(2 / 4)
 
 
-def test_leaps_resolved_counts_leaps_followed_by_a_step_back():
-    # intervals +7 (→ −2 resolved), −2, +7 (→ −1 resolved), −1, −7 (→ +5 unresolved), +5, −9 (last: not counted)
-    assert metric("leaps_resolved", "C4 G4 F4 C5 B4 E4 A4 C4") == pytest.approx(2 / 3)
-    assert metric("leaps_resolved", "C4 - G4 . F4 - - -") == 1.0
+def test_leaps_resolved_counts_returns_to_the_leapt_from_note_against_second_leaps_the_same_way():
+    assert metric("leaps_resolved", "C4 G4 F4 E4 D4 C4") == 1.0  # back down to C4 by steps
+    assert metric("leaps_resolved", "C4 G4 D5 C5") == 0.0  # a second leap up while the first is open
+    assert metric("leaps_resolved", "C4 G4 F4 E4 D4 C4", "C4 G4 D5 C5 B4 A4") == 0.5
+    assert metric("leaps_resolved", "C4 G4 - - - - - - - C4") == 1.0  # a leap back after 7 steps
+    assert math.isnan(metric("leaps_resolved", "C4 G4 - - - - - - C4 -"))  # a leap back after 6: neither
+    assert math.isnan(metric("leaps_resolved", "C4 G4 A4 B4"))  # still open at the end
     assert math.isnan(metric("leaps_resolved", "C4 D4 E4 F4"))
+
+
+def test_leaps_stepped_back_counts_leaps_the_next_note_answers_by_a_step_back():
+    # intervals +7 (→ −2 stepped back), −2, +7 (→ −1 stepped back), −1, −7 (→ +5 not), +5, −9 (last: not counted)
+    assert metric("leaps_stepped_back", "C4 G4 F4 C5 B4 E4 A4 C4") == pytest.approx(2 / 3)
+    assert metric("leaps_stepped_back", "C4 - G4 . F4 - - -") == 1.0
+    assert math.isnan(metric("leaps_stepped_back", "C4 D4 E4 F4"))
 
 
 def test_unique_extremes_count_compositions_whose_highest_or_lowest_note_sounds_once():
@@ -165,7 +175,8 @@ def test_the_table_puts_systems_side_by_side():
     row = {line.split()[0]: line.split()[1:] for line in lines[2:]}
     assert list(row) == list(METRIC_KEYS) + ["mean_log_p"]
     assert row["starts_with_tonic"] == ["100.00", "%", "28.80", "%"]
-    assert row["leaps_resolved"][:2] == ["66.67", "%"]
+    assert row["leaps_resolved"][:2] == ["0.00", "%"] and row["leaps_resolved"][-2:] == ["91.10", "%"]
+    assert row["leaps_stepped_back"] == ["66.67", "%", "–"]  # not in the paper's table
     assert row["autocorrelation_lag1"][-1] == "-0.110"
     assert row["mean_log_p"][-1] == "–"  # the paper row has no log p
 

@@ -206,7 +206,7 @@ def test_the_piece_profiles_add_up_to_the_metric_table(q_net):
     notes = (pieces >= 2).sum(axis=1)
     for key in ("starts_with_tonic", "unique_max", "unique_min"):
         assert column[key].mean() == pytest.approx(table[key])
-    assert column["leaps_resolved"].sum() / column["leaps"].sum() == pytest.approx(table["leaps_resolved"])
+    assert column["leaps_stepped_back"].sum() / column["leaps"].sum() == pytest.approx(table["leaps_stepped_back"])
     for key in ("notes_in_motif", "notes_not_in_key"):
         assert (column[key] * notes).sum() / notes.sum() == pytest.approx(table[key])
     assert profile.shape == (200, len(PIECE_PROFILE_KEYS)) and np.isfinite(profile).all()

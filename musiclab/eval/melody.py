@@ -26,7 +26,7 @@ from musiclab.rl.rules import (
 METRIC_KEYS = (
     "notes_excessively_repeated", "notes_not_in_key",
     "autocorrelation_lag1", "autocorrelation_lag2", "autocorrelation_lag3",
-    "starts_with_tonic", "leaps_resolved", "unique_max", "unique_min",
+    "starts_with_tonic", "leaps_resolved", "leaps_stepped_back", "unique_max", "unique_min",
     "notes_in_motif", "notes_in_repeated_motif",
 )
 #: The metric a sequence model adds: mean log-probability per step under the model.
@@ -103,16 +103,57 @@ def _excessive_repeats(compositions: np.ndarray) -> int:
     return count
 
 
-def _leaps(compositions: np.ndarray) -> tuple[int, int]:
-    """(leaps followed by another note, of which resolved by a step back)."""
-    leaps = resolved = 0
+#: A leap answered by a leap back after more than this many steps resolves it (RL Tuner evaluation).
+LEAP_BACK_AFTER_STEPS = 6
+
+
+def _leap_outcomes(compositions: np.ndarray) -> tuple[int, int]:
+    """(resolved, doubled) leaps as the RL Tuner's evaluation counts them, over all compositions.
+
+    A leap (≥ a fifth between consecutive notes) stays open until the melody returns to the pitch it
+    leapt from by smaller moves (resolved), or leaps back the other way (resolved when more than
+    ``LEAP_BACK_AFTER_STEPS`` steps have passed since the last leap, else merely closed); a further
+    leap the same way while it is open counts as doubled and leaves it open. Steps include holds
+    and rests. A leap still open at the end counts as neither.
+    """
+    resolved = doubled = 0
+    for row in compositions.tolist():
+        direction, leapt_from, since_leap, previous = 0, 0, 0, None
+        for event in row:
+            if event < FIRST_PITCH_EVENT:
+                since_leap += 1
+                continue
+            if previous is not None:
+                move = event - previous
+                if abs(move) >= LEAP_SEMITONES:
+                    way = 1 if move > 0 else -1
+                    if direction == 0:
+                        direction, leapt_from = way, previous
+                    elif way == direction:
+                        doubled += 1
+                    else:
+                        resolved += since_leap > LEAP_BACK_AFTER_STEPS
+                        direction = 0
+                    since_leap = 0
+                else:
+                    since_leap += 1
+                    if direction != 0 and direction * (event - leapt_from) <= 0:
+                        resolved += 1
+                        direction = 0
+            previous = event
+    return resolved, doubled
+
+
+def _leaps_stepped_back(compositions: np.ndarray) -> tuple[int, int]:
+    """(leaps followed by another note, of which the next note steps back)."""
+    leaps = stepped_back = 0
     for row in compositions.tolist():
         pitches = [event for event in row if event >= FIRST_PITCH_EVENT]
         for before, leap_end, after in zip(pitches, pitches[1:], pitches[2:]):
             if abs(leap_end - before) >= LEAP_SEMITONES:
                 leaps += 1
-                resolved += leap_outcome(before, leap_end, after) == 1
-    return leaps, resolved
+                stepped_back += leap_outcome(before, leap_end, after) == 1
+    return leaps, stepped_back
 
 
 def _unique_extreme(compositions: np.ndarray, highest: bool) -> np.ndarray:
@@ -165,8 +206,13 @@ def melody_metrics(compositions, model=None) -> dict[str, float]:
       1, 2, 3 (:func:`~musiclab.rl.rules.autocorrelations`), averaged over the compositions where it is
       defined (not constant).
     - ``starts_with_tonic``: compositions whose first event is a C onset (any octave) / compositions.
-    - ``leaps_resolved``: leaps (≥ 7 semitones between consecutive notes) that the next note resolves
-      by a step back (1–2 semitones, opposite direction) / leaps followed by another note.
+    - ``leaps_resolved``: the RL Tuner's own count (its evaluation code; :func:`_leap_outcomes`): a
+      leap (≥ 7 semitones between consecutive notes) is resolved when the melody comes back to the
+      pitch it leapt from, doubled when it leaps again the same way first; resolved / (resolved +
+      doubled). Leaps that stay open count in neither.
+    - ``leaps_stepped_back``: leaps that the very next note answers by a step back (1–2 semitones,
+      opposite direction; what the leap rule rewards) / leaps followed by another note. Stricter than
+      ``leaps_resolved`` and not in the paper's table.
     - ``unique_max``, ``unique_min``: compositions whose highest (lowest) pitch is played exactly once
       / compositions (a composition without notes has neither).
     - ``notes_in_motif``: notes inside some window of 8 consecutive steps that holds ≥ 3 distinct
@@ -181,7 +227,8 @@ def melody_metrics(compositions, model=None) -> dict[str, float]:
     notes = int(is_note.sum())
     lag_r = autocorrelations(compositions, (1, 2, 3))
     defined = ~np.isnan(lag_r)
-    leaps, resolved = _leaps(compositions)
+    resolved, doubled = _leap_outcomes(compositions)
+    leaps, stepped_back = _leaps_stepped_back(compositions)
     is_motif, is_repeated = _motif_windows(compositions)
     metrics = {
         "notes_excessively_repeated": _ratio(_excessive_repeats(compositions), notes),
@@ -191,7 +238,8 @@ def melody_metrics(compositions, model=None) -> dict[str, float]:
         metrics[f"autocorrelation_lag{j + 1}"] = _ratio(np.nansum(lag_r[:, j]), defined[:, j].sum())
     metrics.update({
         "starts_with_tonic": _ratio(TONIC_EVENT[compositions[:, 0]].sum(), n),
-        "leaps_resolved": _ratio(resolved, leaps),
+        "leaps_resolved": _ratio(resolved, resolved + doubled),
+        "leaps_stepped_back": _ratio(stepped_back, leaps),
         "unique_max": _ratio(_unique_extreme(compositions, highest=True).sum(), n),
         "unique_min": _ratio(_unique_extreme(compositions, highest=False).sum(), n),
         "notes_in_motif": _ratio((_cover(is_motif, length) & is_note).sum(), notes),
@@ -232,7 +280,7 @@ def metric_table(results: Mapping[str, Mapping[str, float]], keys: Sequence[str]
 
 #: The columns of :func:`piece_profiles`: one piece's values of the RL Tuner's metric table
 #: (:func:`melody_metrics`), with its leaps as counts.
-PIECE_PROFILE_KEYS = ("starts_with_tonic", "unique_max", "unique_min", "leaps", "leaps_resolved", "notes_in_motif",
+PIECE_PROFILE_KEYS = ("starts_with_tonic", "unique_max", "unique_min", "leaps", "leaps_stepped_back", "notes_in_motif",
                       "notes_not_in_key", "autocorrelation_lag1", "autocorrelation_lag2", "autocorrelation_lag3")
 
 
@@ -241,7 +289,7 @@ def piece_profiles(pieces) -> np.ndarray:
 
     Per piece, the quantities behind the RL Tuner's metric table (``melody_metrics``, whose
     population values they add up to): starts on the tonic, unique highest / lowest pitch (0 or 1);
-    leaps (≥ a fifth, followed by a note) and of them those resolved by a step back (counts); share
+    leaps (≥ a fifth, followed by a note) and of them those the next note steps back from (counts); share
     of notes inside a motif and outside C major; autocorrelation at lags 1-3 (0 where undefined).
     The therapy session's theory match compares them (``musiclab.rl.feedback``, notebook 07).
     """
@@ -254,14 +302,14 @@ def piece_profiles(pieces) -> np.ndarray:
     top = np.where(is_note, batch, -1).max(axis=1, keepdims=True)
     bottom = np.where(is_note, batch, NUM_CLASSES).min(axis=1, keepdims=True)
     before, leap_end = np.full(rows, -1), np.full(rows, -1)  # the last two pitches so far
-    leaps, resolved = np.zeros(rows), np.zeros(rows)
+    leaps, stepped_back = np.zeros(rows), np.zeros(rows)
     for t in range(steps):
         event, onset = batch[:, t], batch[:, t] >= FIRST_PITCH_EVENT
         leap = onset & (before >= 0) & (np.abs(leap_end - before) >= LEAP_SEMITONES)
         move = event - leap_end
         step_back = (np.sign(move) == np.sign(before - leap_end)) & (np.abs(move) <= STEP_SEMITONES)
         leaps += leap
-        resolved += leap & step_back
+        stepped_back += leap & step_back
         before, leap_end = np.where(onset, leap_end, before), np.where(onset, event, leap_end)
     windows = np.lib.stride_tricks.sliding_window_view(batch, MOTIF_STEPS, axis=1)
     is_motif = (motif_pitch_counts(windows.reshape(-1, MOTIF_STEPS)) >= MOTIF_MIN_PITCHES).reshape(rows, -1)
@@ -270,5 +318,5 @@ def piece_profiles(pieces) -> np.ndarray:
         in_motif[:, start:start + MOTIF_STEPS] |= is_motif[:, start:start + 1]
     return np.column_stack([
         TONIC_EVENT[batch[:, 0]], (batch == top).sum(axis=1) == 1, (batch == bottom).sum(axis=1) == 1,
-        leaps, resolved, (in_motif & is_note).sum(axis=1) / notes, OUT_OF_KEY_EVENT[batch].sum(axis=1) / notes,
+        leaps, stepped_back, (in_motif & is_note).sum(axis=1) / notes, OUT_OF_KEY_EVENT[batch].sum(axis=1) / notes,
         np.nan_to_num(autocorrelations(batch, (1, 2, 3)))]).astype(np.float64)

@@ -53,7 +53,7 @@ from musiclab.rl.tuner import Tuner, compose, preset
 _EXACT = [PIECE_PROFILE_KEYS.index(k) for k in ("starts_with_tonic", "unique_max", "unique_min")]
 _SHARES = [PIECE_PROFILE_KEYS.index(k) for k in ("notes_in_motif", "notes_not_in_key")]
 _AUTOCORRELATIONS = [PIECE_PROFILE_KEYS.index(k) for k in ("autocorrelation_lag1", "autocorrelation_lag2", "autocorrelation_lag3")]
-_LEAPS, _RESOLVED = PIECE_PROFILE_KEYS.index("leaps"), PIECE_PROFILE_KEYS.index("leaps_resolved")
+_LEAPS, _STEPPED_BACK = PIECE_PROFILE_KEYS.index("leaps"), PIECE_PROFILE_KEYS.index("leaps_stepped_back")
 
 
 def seconds_to_step(seconds: float, tempo_bpm: float, length: int | None = None) -> int:
@@ -83,15 +83,15 @@ def theory_matches(profiles, reference, leap_rate: float, leap_tolerance: float 
     profiles [n, K, len(PIECE_PROFILE_KEYS)] against reference [n, len(PIECE_PROFILE_KEYS)] → bool [n, K].
 
     A match starts on the tonic, has a unique highest and lowest pitch exactly when the reference
-    does; its *leap balance* (resolved − ``leap_rate`` · leaps, ``leap_rate`` being the usual share
-    of resolved leaps) is within ``leap_tolerance`` of the reference's; its shares of notes in a
+    does; its *leap balance* (leaps stepped back from − ``leap_rate`` · leaps, ``leap_rate`` being the
+    usual share of leaps stepped back from) is within ``leap_tolerance`` of the reference's; its shares of notes in a
     motif and out of key within ``share_tolerance``; its autocorrelations within
     ``autocorrelation_tolerance``. Chosen pieces that match their references keep, on average, the
-    references' metric table (a leap balance of 0 on average keeps the resolved share at ``leap_rate``).
+    references' metric table (a leap balance of 0 on average keeps the stepped-back share at ``leap_rate``).
     """
     profiles, reference = np.asarray(profiles, dtype=np.float64), np.asarray(reference, dtype=np.float64)[:, None]
-    balance = profiles[..., _RESOLVED] - leap_rate * profiles[..., _LEAPS]
-    usual_balance = reference[..., _RESOLVED] - leap_rate * reference[..., _LEAPS]
+    balance = profiles[..., _STEPPED_BACK] - leap_rate * profiles[..., _LEAPS]
+    usual_balance = reference[..., _STEPPED_BACK] - leap_rate * reference[..., _LEAPS]
     return ((profiles[..., _EXACT] == reference[..., _EXACT]).all(axis=-1)
             & (np.abs(balance - usual_balance) <= leap_tolerance + 1e-9)
             & (np.abs(profiles[..., _SHARES] - reference[..., _SHARES]) <= share_tolerance + 1e-9).all(axis=-1)
@@ -143,9 +143,9 @@ class PersonaliserConfig:
     generator would play with the same seed (:func:`theory_matches`; that piece itself is always a
     choice), so that pleasing the listener keeps the RL Tuner's metric table. False: any candidate."""
     leap_tolerance: float = 0.25
-    """Leap balance (resolved − usual share · leaps) a match may differ by (``theory_matches``): 0.25
-    (less than one leap) all but asks for the reference's counts of leaps and resolved leaps; 1.0
-    let the resolved share drift by 0.1-0.35 (``bench/personalisation.py``)."""
+    """Leap balance (stepped back − usual share · leaps) a match may differ by (``theory_matches``):
+    0.25 (less than one leap) all but asks for the reference's counts of leaps and of leaps stepped
+    back from; 1.0 let that share drift by 0.1-0.35 (``bench/personalisation.py``)."""
     share_tolerance: float = 0.25
     """Share of notes in a motif / out of key a match may differ by."""
     autocorrelation_tolerance: float = 0.3
@@ -240,7 +240,7 @@ class Personaliser:
     ``q_net``: the starting network (e.g. ``load_q_network('rl_tuner_dqn')``; it is copied, never
     changed, and kept as the unpersonalised generator that composes the reference pieces of the
     theory match). ``scale``: the feature standardisation (default: fitted on
-    ``config.scale_pieces`` pieces of ``q_net``, which also give the usual share of resolved leaps,
+    ``config.scale_pieces`` pieces of ``q_net``, which also give the usual share of leaps stepped back from,
     ``leap_rate``). Compose with :meth:`compose_piece`, learn with :meth:`observe`, re-tune with
     :meth:`personalise`.
     """
@@ -257,7 +257,7 @@ class Personaliser:
         usual = compose(q_net, config.scale_pieces, config.length, c=self.c, epsilon=config.epsilon,
                         seed=config.seed).numpy()
         self.scale = scale if scale is not None else FeatureScale.fit(usual, config.window)
-        counts = piece_profiles(usual)[:, [_LEAPS, _RESOLVED]].sum(axis=0)
+        counts = piece_profiles(usual)[:, [_LEAPS, _STEPPED_BACK]].sum(axis=0)
         self.leap_rate = float(counts[1] / counts[0]) if counts[0] else 0.0
         self.start = copy.deepcopy(q_net).eval()
         self.preference = PreferenceModel(l2=config.l2)
