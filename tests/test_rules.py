@@ -10,8 +10,8 @@ from musiclab.errors import BadParameterError, UnknownNameError
 from musiclab.rl import rules
 from musiclab.rl.rules import (
     RuleSet, autocorrelations, classic_lstm_rules, describe, ends_on_tonic, in_key, leap_resolution,
-    low_autocorrelation, make_rule_set, motif, no_excessive_repeats, preferred_intervals, repeated_motif,
-    rl_tuner_rules, rule_set, starts_on_tonic, unique_extremes,
+    low_autocorrelation, make_rule_set, motif, no_doubled_leaps, no_excessive_repeats, open_leap_outcomes,
+    preferred_intervals, repeated_motif, rl_tuner_rules, rule_set, starts_on_tonic, unique_extremes,
 )
 
 _NAMES = {"C": 0, "C#": 1, "D": 2, "D#": 3, "E": 4, "F": 5, "F#": 6, "G": 7, "G#": 8, "A": 9, "A#": 10, "B": 11}
@@ -251,6 +251,22 @@ def test_leaving_a_leap_unresolved_is_penalised_like_a_second_leap():
     assert score(leap_resolution, "C4 G4", "A4") == -5.0   # onward by a step
     assert score(leap_resolution, "C4 G4", "D4") == -5.0   # back, but by a fourth
     assert score(leap_resolution, "C4 G4", "G4") == -5.0   # staying put
+
+
+def test_a_leap_stays_open_until_the_melody_comes_back_to_where_it_leapt_from():
+    assert open_leap_outcomes(mel("C4 G4 F4 E4 D4 C4")) == [0, 0, 0, 0, 0, 1]
+    assert open_leap_outcomes(mel("C4 G4 F4 D5")) == [0, 0, 0, -1]  # up again before coming back
+    assert open_leap_outcomes(mel("C4 G4 - - - - - - - C4")) == [0] * 9 + [1]  # a leap back after 7 steps
+    assert open_leap_outcomes(mel("C4 G4 - - - - - - C4 A4")) == [0] * 10  # after 6 it only closes the leap
+    assert open_leap_outcomes(mel("G4 C4 D4 G4")) == [0, 0, 0, 1]  # down, then back up to G4
+
+
+def test_a_second_leap_the_same_way_before_coming_back_is_penalised_however_late():
+    assert score(no_doubled_leaps, "C4 G4 F4", "D5") == -5.0
+    assert score(no_doubled_leaps, "C5 F4 - G4 . A4", "C4") == -5.0
+    assert score(no_doubled_leaps, "C4 G4 F4 E4 D4 C4", "G4") == 0.0  # the first leap was resolved
+    assert score(no_doubled_leaps, "C4 G4 F4", "C4") == 0.0  # back the other way
+    assert score(no_doubled_leaps, "C4 G4 F4", "-") == 0.0
 
 
 def test_notes_after_no_leap_and_rests_and_holds_after_a_leap_earn_nothing():

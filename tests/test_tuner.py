@@ -102,6 +102,12 @@ def test_dqn_target_adds_the_discounted_best_next_value_and_nothing_after_the_la
     assert T.dqn_target(rewards, values, 0.5).tolist()[0] == pytest.approx([1.0 + 0.5 * 1.0, 2.0])
 
 
+def test_the_double_q_target_values_the_online_networks_choice_with_the_target_network():
+    rewards, values = hand_made()
+    online = torch.tensor([[[0.0, 0.0, 0.0], [5.0, 0.0, 0.0]]])  # online prefers event 0 next, valued 0 by Q⁻
+    assert T.dqn_target(rewards, values, 0.5, online).tolist()[0] == pytest.approx([1.0, 2.0])
+
+
 def test_psi_target_adds_the_discounted_log_sum_exp_of_the_next_values():
     rewards, values = hand_made()
     soft = math.log(1.0 + math.e + 2.0)
@@ -131,6 +137,19 @@ def test_td_targets_score_a_minibatch_with_the_target_network(algorithm):
         nxt = torch.logsumexp(values + tuner.q_net.prior_log_p(batch.actions), -1)
     assert torch.allclose(targets[:, :-1], rewards[:, :-1] + 0.5 * nxt[:, 1:], atol=1e-5)
     assert torch.allclose(targets[:, -1], rewards[:, -1])
+
+
+def test_double_q_td_targets_value_the_online_networks_next_choice():
+    tuner = T.Tuner(tiny_rnn(), small(double_q=True))
+    tuner.collect()
+    tuner.update()  # the online network now differs from its target
+    batch = tuner.replay.sample(3, torch.Generator().manual_seed(0))
+    online = tuner.q_net.q_values(batch.actions).detach()
+    targets = T.td_targets(tuner.config, batch, tuner.target, online)
+    values = tuner.target.q_values(batch.actions).detach()
+    nxt = values.gather(-1, online.argmax(-1, keepdim=True)).squeeze(-1)
+    rewards = T.step_rewards(tuner.config, batch)
+    assert torch.allclose(targets[:, :-1], rewards[:, :-1] + 0.5 * nxt[:, 1:], atol=1e-5)
 
 
 # --- the Q-network -----------------------------------------------------------------------------------
@@ -378,6 +397,7 @@ def test_presets_hold_the_published_settings():
     ({"rule_weights": {"jazz_hands": 2.0}}, UnknownNameError, "'in_key'"),
     ({"rule_weights": {"motif": math.inf}}, BadParameterError, "finite"),
     ({"rules": None, "rule_weights": {"motif": 2.0}}, BadParameterError, "needs a rule set"),
+    ({"algorithm": "psi", "double_q": True}, BadParameterError, "double_q"),
 ])
 def test_bad_tuner_settings_name_the_parameter(overrides, error, message):
     with pytest.raises(error, match=message):

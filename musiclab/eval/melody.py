@@ -18,8 +18,9 @@ import torch
 from musiclab.data.melody import NUM_CLASSES
 from musiclab.errors import BadParameterError
 from musiclab.rl.rules import (
-    FIRST_PITCH_EVENT, LEAP_SEMITONES, MOTIF_MIN_PITCHES, MOTIF_STEPS, OUT_OF_KEY_EVENT, TONIC_EVENT,
-    STEP_SEMITONES, autocorrelations, is_excessive_repeat, leap_outcome, motif_pitch_counts,
+    FIRST_PITCH_EVENT, LEAP_DOUBLED, LEAP_RESOLVED, LEAP_SEMITONES, MOTIF_MIN_PITCHES, MOTIF_STEPS,
+    OUT_OF_KEY_EVENT, TONIC_EVENT, STEP_SEMITONES, autocorrelations, is_excessive_repeat, leap_outcome,
+    motif_pitch_counts, open_leap_outcomes,
 )
 
 #: The metrics of the table, in the paper's order (all fractions in [0, 1] but the autocorrelations).
@@ -103,45 +104,11 @@ def _excessive_repeats(compositions: np.ndarray) -> int:
     return count
 
 
-#: A leap answered by a leap back after more than this many steps resolves it (RL Tuner evaluation).
-LEAP_BACK_AFTER_STEPS = 6
-
-
 def _leap_outcomes(compositions: np.ndarray) -> tuple[int, int]:
-    """(resolved, doubled) leaps as the RL Tuner's evaluation counts them, over all compositions.
-
-    A leap (≥ a fifth between consecutive notes) stays open until the melody returns to the pitch it
-    leapt from by smaller moves (resolved), or leaps back the other way (resolved when more than
-    ``LEAP_BACK_AFTER_STEPS`` steps have passed since the last leap, else merely closed); a further
-    leap the same way while it is open counts as doubled and leaves it open. Steps include holds
-    and rests. A leap still open at the end counts as neither.
-    """
-    resolved = doubled = 0
-    for row in compositions.tolist():
-        direction, leapt_from, since_leap, previous = 0, 0, 0, None
-        for event in row:
-            if event < FIRST_PITCH_EVENT:
-                since_leap += 1
-                continue
-            if previous is not None:
-                move = event - previous
-                if abs(move) >= LEAP_SEMITONES:
-                    way = 1 if move > 0 else -1
-                    if direction == 0:
-                        direction, leapt_from = way, previous
-                    elif way == direction:
-                        doubled += 1
-                    else:
-                        resolved += since_leap > LEAP_BACK_AFTER_STEPS
-                        direction = 0
-                    since_leap = 0
-                else:
-                    since_leap += 1
-                    if direction != 0 and direction * (event - leapt_from) <= 0:
-                        resolved += 1
-                        direction = 0
-            previous = event
-    return resolved, doubled
+    """(resolved, doubled) leaps over all compositions, as the RL Tuner's evaluation counts them
+    (:func:`~musiclab.rl.rules.open_leap_outcomes`)."""
+    outcomes = [outcome for row in compositions.tolist() for outcome in open_leap_outcomes(row)]
+    return outcomes.count(LEAP_RESOLVED), outcomes.count(LEAP_DOUBLED)
 
 
 def _leaps_stepped_back(compositions: np.ndarray) -> tuple[int, int]:

@@ -390,6 +390,50 @@ def leap_outcome(before: int, leap_end: int, after: int) -> int:
     return 0
 
 
+#: A leap back the other way resolves an open leap only after more than this many steps (RL Tuner).
+LEAP_BACK_AFTER_STEPS = 6
+#: The outcomes :func:`open_leap_outcomes` reports for an event.
+LEAP_RESOLVED, LEAP_DOUBLED = 1, -1
+
+
+def open_leap_outcomes(events: Sequence[int]) -> list[int]:
+    """The RL Tuner's leap bookkeeping over a melody: per event, ``LEAP_RESOLVED``, ``LEAP_DOUBLED`` or 0.
+
+    A leap (≥ a fifth between consecutive notes) stays *open* until the melody comes back to the
+    pitch it leapt from by smaller moves (resolved) or leaps back the other way (resolved when more
+    than ``LEAP_BACK_AFTER_STEPS`` steps, holds and rests included, have passed since the last leap,
+    else just closed). A further leap the same way while one is open is doubled, and the leap stays
+    open. The metric table's ``leaps_resolved`` counts these outcomes; :func:`no_doubled_leaps`
+    penalises the doubled ones.
+    """
+    outcomes = []
+    direction, leapt_from, since_leap, previous = 0, 0, 0, None
+    for event in events:
+        outcome = 0
+        if event < FIRST_PITCH_EVENT:
+            since_leap += 1
+        else:
+            if previous is not None:
+                move = event - previous
+                if abs(move) >= LEAP_SEMITONES:
+                    way = 1 if move > 0 else -1
+                    if direction == 0:
+                        direction, leapt_from = way, previous
+                    elif way == direction:
+                        outcome = LEAP_DOUBLED
+                    else:
+                        outcome = LEAP_RESOLVED if since_leap > LEAP_BACK_AFTER_STEPS else 0
+                        direction = 0
+                    since_leap = 0
+                else:
+                    since_leap += 1
+                    if direction != 0 and direction * (event - leapt_from) <= 0:
+                        outcome, direction = LEAP_RESOLVED, 0
+            previous = event
+        outcomes.append(outcome)
+    return outcomes
+
+
 @per_item_batch
 @magnitude("+5 for a step back after a leap ≥ a fifth, −5 for any other next note")
 def leap_resolution(composition: Sequence[int], action: int, step: int) -> float:
@@ -404,6 +448,18 @@ def leap_resolution(composition: Sequence[int], action: int, step: int) -> float
     if len(previous) < 2 or abs(previous[1] - previous[0]) < LEAP_SEMITONES:
         return 0.0
     return 5.0 if leap_outcome(previous[0], previous[1], int(action)) == 1 else -5.0
+
+
+@per_item_batch
+@magnitude("−5 for a leap ≥ a fifth the same way as an earlier leap the melody has not come back from")
+def no_doubled_leaps(composition: Sequence[int], action: int, step: int) -> float:
+    """Penalise two leaps the same way: −5 when ``action`` leaps a fifth or more in the direction of
+    an open leap (one the melody has not yet come back from; :func:`open_leap_outcomes`), which the
+    RL Tuner's evaluation counts as a doubled leap. ``leap_resolution`` alone only looks one note on.
+    """
+    if action < FIRST_PITCH_EVENT:
+        return 0.0
+    return -5.0 if open_leap_outcomes([*composition, int(action)])[-1] == LEAP_DOUBLED else 0.0
 
 
 def _unique_extremes_score(events: np.ndarray) -> np.ndarray:
@@ -448,6 +504,7 @@ MELODY_RULES: dict[str, Callable[..., float]] = {
     "repeated_motif": repeated_motif,
     "preferred_intervals": preferred_intervals,
     "leap_resolution": leap_resolution,
+    "no_doubled_leaps": no_doubled_leaps,
     "unique_extremes": unique_extremes,
 }
 
@@ -603,8 +660,10 @@ def rl_tuner_rules(num_steps: int = 32) -> RuleSet:
     recurrent neural networks with reinforcement learning"): stay in key, start and end on the tonic,
     no excessive repeats, low autocorrelation, motifs and repeated motifs, preferred intervals,
     resolved leaps, a unique highest and lowest note. Pieces of 32 sixteenths, as in the paper.
+    Every rule of ``MELODY_RULES`` but ``no_doubled_leaps`` (a part for rule sets of one's own).
     """
-    return make_rule_set(list(MELODY_RULES), name="rl_tuner", num_steps=num_steps)
+    return make_rule_set([name for name in MELODY_RULES if name != "no_doubled_leaps"], name="rl_tuner",
+                         num_steps=num_steps)
 
 
 def classic_lstm_rules(num_steps: int = 32) -> RuleSet:

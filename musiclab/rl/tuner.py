@@ -94,6 +94,9 @@ class TunerConfig:
     """TD loss: 'mse' or 'huber' (see ``LOSSES``)."""
     clip_norm: float | None = 5.0
     """Clip the gradient norm to this (None: no clipping)."""
+    double_q: bool = False
+    """'dqn' only: Double Q-learning targets (the online network picks the next action, the target
+    network values it; van Hasselt, Guez & Silver 2016) instead of the max of the target network."""
     target_update_rate: float = 0.01
     """η of the soft target update θ⁻ ← θ⁻ + η(θ − θ⁻)."""
     target_update_every: int = 1
@@ -139,6 +142,9 @@ class TunerConfig:
         if self.algorithm == "g" and not self.learned_reward:
             raise BadParameterError("G-learning keeps the prior in its policy; learned_reward=False "
                                     "(the rules-only agent) needs algorithm 'dqn' or 'psi'")
+        if self.double_q and self.algorithm != "dqn":
+            raise BadParameterError(f"double_q applies to Q-learning only (algorithm 'dqn'), "
+                                    f"not {self.algorithm!r}: set double_q=False")
         check_range("gamma", self.gamma, 0, 1, high_open=True)
         for name in ("episodes", "length", "batch_size", "minibatch_size", "train_every",
                      "target_update_every"):
@@ -270,12 +276,19 @@ def _next_state(values: torch.Tensor) -> torch.Tensor:
     return F.pad(values[:, 1:], (0, 1))
 
 
-def dqn_target(rewards: torch.Tensor, target_values: torch.Tensor, gamma: float) -> torch.Tensor:
+def dqn_target(rewards: torch.Tensor, target_values: torch.Tensor, gamma: float,
+               online_values: torch.Tensor | None = None) -> torch.Tensor:
     """Q-learning target: y_t = r_t + γ · max_a' Q⁻(s_{t+1}, a'), and y_{T-1} = r_{T-1}.
 
     ``rewards`` [E, T]; ``target_values`` [E, T, C] = Q⁻(s_t, ·) of the target network at s_0..s_{T-1}.
+    With ``online_values`` [E, T, C] (the online network's Q), the Double Q-learning target
+    y_t = r_t + γ · Q⁻(s_{t+1}, argmax_a' Q(s_{t+1}, a')).
     """
-    return rewards + gamma * _next_state(target_values.max(dim=-1).values)
+    if online_values is None:
+        next_values = target_values.max(dim=-1).values
+    else:
+        next_values = target_values.gather(-1, online_values.argmax(dim=-1, keepdim=True)).squeeze(-1)
+    return rewards + gamma * _next_state(next_values)
 
 
 def psi_target(rewards: torch.Tensor, target_values: torch.Tensor, gamma: float) -> torch.Tensor:
@@ -292,13 +305,15 @@ def g_target(rewards: torch.Tensor, target_values: torch.Tensor, prior_log_p: to
     return rewards + gamma * _next_state(torch.logsumexp(prior_log_p + target_values, dim=-1))
 
 
-def td_targets(config: TunerConfig, batch: EpisodeBatch, target: QNetwork) -> torch.Tensor:
-    """The targets y [E, T] of ``config.algorithm`` for a minibatch of episodes (no gradient)."""
+def td_targets(config: TunerConfig, batch: EpisodeBatch, target: QNetwork,
+               online_values: torch.Tensor | None = None) -> torch.Tensor:
+    """The targets y [E, T] of ``config.algorithm`` for a minibatch of episodes (no gradient);
+    ``online_values`` [E, T, C], the online network's Q on the same episodes, for ``config.double_q``."""
     with torch.no_grad():
         rewards = step_rewards(config, batch).to(target.device)
         values = target.q_values(batch.actions, _net_c(target, batch.c)).float()
         if config.algorithm == "dqn":
-            return dqn_target(rewards, values, config.gamma)
+            return dqn_target(rewards, values, config.gamma, online_values.detach() if config.double_q else None)
         if config.algorithm == "psi":
             return psi_target(rewards, values, config.gamma)
         return g_target(rewards, values, target.prior_log_p(batch.actions), config.gamma)
@@ -532,9 +547,9 @@ class Tuner:
         """
         cfg = self.config
         batch = self.replay.sample(cfg.minibatch_size, self.generator)
-        targets = td_targets(cfg, batch, self.target)
         self.q_net.train()
         values = self.q_net.q_values(batch.actions, _net_c(self.q_net, batch.c)).float()
+        targets = td_targets(cfg, batch, self.target, values)
         taken = values.gather(2, batch.actions.to(values.device).unsqueeze(2)).squeeze(2)
         loss = F.mse_loss(taken, targets) if cfg.loss == "mse" else F.smooth_l1_loss(taken, targets)
         if not torch.isfinite(loss):
