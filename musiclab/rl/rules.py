@@ -16,7 +16,9 @@ tonic is a C in any octave; the tritone is penalised like a seventh; a hold earn
 reward on its first step only; autocorrelation is judged from 8 events on; holds beyond 6 steps count
 as excessive repeats; an unresolved leap costs as much as a doubled one; the unique-extremes reward is
 paid as it changes rather than at the last step; a repeated motif is paid once per repetition, not on
-every step of a loop. Each rule carries its
+every step of a loop. ``no_doubled_leaps`` (the RL Tuner's own penalty for a second leap the same
+way before the melody has come back, :func:`open_leap_outcomes`) is a part outside the ``rl_tuner``
+set. Each rule carries its
 magnitude (:func:`magnitude`, shown by :func:`describe`) and a vectorised twin (:func:`with_batch`)
 that :meth:`RuleSet.rewards` calls once per batch. Notebook 02 shows the table of rules; notebook
 03 tunes a Note-RNN with them.
