@@ -9,8 +9,9 @@ from musiclab.checkpoints import load_model
 from musiclab.errors import BadParameterError
 from musiclab.profiles import ProfileStore, UnknownPieceError
 from musiclab.eval.melody import PIECE_PROFILE_KEYS, melody_metrics, piece_profiles
-from musiclab.rl.feedback import (Personaliser, PersonaliserConfig, octave_variants, personaliser_preset,
-                                  record_feedback, satisfaction_of, seconds_to_step, simulate_session, theory_matches)
+from musiclab.rl.feedback import (Personaliser, PersonaliserConfig, leap_counts, octave_variants,
+                                  personaliser_preset, record_feedback, satisfaction_of, seconds_to_step,
+                                  simulate_session, theory_matches)
 from musiclab.rl.preference import (FEATURES, NUM_FEATURES, FeatureScale, PreferenceModel, PreferenceRule,
                                     SimulatedListener, all_window_features, feedback_target, sounding_pitches,
                                     window_features)
@@ -207,11 +208,21 @@ def test_the_piece_profiles_add_up_to_the_metric_table(q_net):
     for key in ("starts_with_tonic", "unique_max", "unique_min"):
         assert column[key].mean() == pytest.approx(table[key])
     assert column["leaps_stepped_back"].sum() / column["leaps"].sum() == pytest.approx(table["leaps_stepped_back"])
+    resolved, doubled = column["leaps_resolved"].sum(), column["leaps_doubled"].sum()
+    assert resolved / (resolved + doubled) == pytest.approx(table["leaps_resolved"])
     for key in ("notes_in_motif", "notes_not_in_key"):
         assert (column[key] * notes).sum() / notes.sum() == pytest.approx(table[key])
     assert profile.shape == (200, len(PIECE_PROFILE_KEYS)) and np.isfinite(profile).all()
     with pytest.raises(BadParameterError, match="pieces"):
         piece_profiles(np.zeros(5, dtype=np.int64))
+
+
+def test_leap_counts_give_the_stepped_back_and_the_resolved_share_as_parts_of_wholes():
+    f4, d5 = 65 - 46, 74 - 46
+    doubled = [C4, G4, f4, d5, C5, 1, 1, 1]  # two leaps up, each stepped back from; the second doubles the first
+    resolved = [C4, G4, f4, E4, D4, C4, 1, 1]  # one leap, stepped back from and walked back down to C4
+    parts, wholes = leap_counts(piece_profiles(np.array([doubled, resolved])))
+    assert parts.tolist() == [[2, 0], [1, 1]] and wholes.tolist() == [[2, 1], [1, 1]]
 
 
 def test_a_piece_matches_its_own_profile_but_not_one_with_another_start_or_more_unresolved_leaps():
@@ -220,10 +231,10 @@ def test_a_piece_matches_its_own_profile_but_not_one_with_another_start_or_more_
     leaps = piece.copy()
     leaps[[4, 20]] = C5  # E4 → C5 → E4 twice: 4 leaps of a sixth, none resolved
     profiles = piece_profiles(np.stack([piece, other_start, leaps]))
-    match = theory_matches(profiles[None], profiles[:1], leap_rate=0.5)[0]
+    match = theory_matches(profiles[None], profiles[:1], leap_rates=(0.5, 0.5))[0]
     assert match.tolist() == [True, False, False]
-    assert theory_matches(profiles[None], profiles[:1], leap_rate=0.5, leap_tolerance=100, share_tolerance=1,
-                          autocorrelation_tolerance=2)[0].tolist() == [True, False, True]
+    assert theory_matches(profiles[None], profiles[:1], leap_rates=(0.5, 0.5), leap_tolerance=100,
+                          share_tolerance=1, autocorrelation_tolerance=2)[0].tolist() == [True, False, True]
 
 
 def test_octave_variants_move_the_register_and_keep_the_theory_but_never_leave_the_range():
@@ -244,7 +255,7 @@ def test_with_the_theory_match_the_next_piece_keeps_the_unpersonalised_pieces_pr
     personaliser.observe(np.array([C5, 1, 1, 1] * 8), 20, 1.0)  # likes high, held notes
     personaliser.observe(np.array([C4, D4, C4, D4] * 8), 20, -1.0)
     chosen = personaliser.compose_pieces(8, seed=11)
-    assert theory_matches(piece_profiles(chosen)[:, None], piece_profiles(reference), personaliser.leap_rate).all()
+    assert theory_matches(piece_profiles(chosen)[:, None], piece_profiles(reference), personaliser.leap_rates).all()
     assert (personaliser.piece_scores(chosen) >= personaliser.piece_scores(reference)).all()
     assert not np.array_equal(chosen, reference)  # the listener's taste did choose something
     assert np.array_equal(chosen, personaliser.compose_pieces(8, seed=11))  # same seed, same pieces

@@ -111,6 +111,12 @@ def _leap_outcomes(compositions: np.ndarray) -> tuple[int, int]:
     return outcomes.count(LEAP_RESOLVED), outcomes.count(LEAP_DOUBLED)
 
 
+def _leap_outcome_counts(pieces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per piece of [N, T]: (leaps resolved, leaps doubled) as the RL Tuner counts them, float64 [N] each."""
+    outcomes = np.array([open_leap_outcomes(row) for row in pieces.tolist()]).reshape(pieces.shape)
+    return (outcomes == LEAP_RESOLVED).sum(axis=1).astype(np.float64), (outcomes == LEAP_DOUBLED).sum(axis=1).astype(np.float64)
+
+
 def _leaps_stepped_back(compositions: np.ndarray) -> tuple[int, int]:
     """(leaps followed by another note, of which the next note steps back)."""
     leaps = stepped_back = 0
@@ -247,8 +253,9 @@ def metric_table(results: Mapping[str, Mapping[str, float]], keys: Sequence[str]
 
 #: The columns of :func:`piece_profiles`: one piece's values of the RL Tuner's metric table
 #: (:func:`melody_metrics`), with its leaps as counts.
-PIECE_PROFILE_KEYS = ("starts_with_tonic", "unique_max", "unique_min", "leaps", "leaps_stepped_back", "notes_in_motif",
-                      "notes_not_in_key", "autocorrelation_lag1", "autocorrelation_lag2", "autocorrelation_lag3")
+PIECE_PROFILE_KEYS = ("starts_with_tonic", "unique_max", "unique_min", "leaps", "leaps_stepped_back",
+                      "leaps_resolved", "leaps_doubled", "notes_in_motif", "notes_not_in_key",
+                      "autocorrelation_lag1", "autocorrelation_lag2", "autocorrelation_lag3")
 
 
 def piece_profiles(pieces) -> np.ndarray:
@@ -256,7 +263,8 @@ def piece_profiles(pieces) -> np.ndarray:
 
     Per piece, the quantities behind the RL Tuner's metric table (``melody_metrics``, whose
     population values they add up to): starts on the tonic, unique highest / lowest pitch (0 or 1);
-    leaps (≥ a fifth, followed by a note) and of them those the next note steps back from (counts); share
+    leaps (≥ a fifth, followed by a note) and of them those the next note steps back from (counts);
+    leaps resolved and leaps doubled as the RL Tuner counts them (counts, ``open_leap_outcomes``); share
     of notes inside a motif and outside C major; autocorrelation at lags 1-3 (0 where undefined).
     The therapy session's theory match compares them (``musiclab.rl.feedback``, notebook 07).
     """
@@ -285,5 +293,5 @@ def piece_profiles(pieces) -> np.ndarray:
         in_motif[:, start:start + MOTIF_STEPS] |= is_motif[:, start:start + 1]
     return np.column_stack([
         TONIC_EVENT[batch[:, 0]], (batch == top).sum(axis=1) == 1, (batch == bottom).sum(axis=1) == 1,
-        leaps, stepped_back, (in_motif & is_note).sum(axis=1) / notes, OUT_OF_KEY_EVENT[batch].sum(axis=1) / notes,
+        leaps, stepped_back, *_leap_outcome_counts(batch), (in_motif & is_note).sum(axis=1) / notes, OUT_OF_KEY_EVENT[batch].sum(axis=1) / notes,
         np.nan_to_num(autocorrelations(batch, (1, 2, 3)))]).astype(np.float64)

@@ -53,7 +53,18 @@ from musiclab.rl.tuner import Tuner, compose, preset
 _EXACT = [PIECE_PROFILE_KEYS.index(k) for k in ("starts_with_tonic", "unique_max", "unique_min")]
 _SHARES = [PIECE_PROFILE_KEYS.index(k) for k in ("notes_in_motif", "notes_not_in_key")]
 _AUTOCORRELATIONS = [PIECE_PROFILE_KEYS.index(k) for k in ("autocorrelation_lag1", "autocorrelation_lag2", "autocorrelation_lag3")]
-_LEAPS, _STEPPED_BACK = PIECE_PROFILE_KEYS.index("leaps"), PIECE_PROFILE_KEYS.index("leaps_stepped_back")
+_LEAPS, _STEPPED_BACK, _RESOLVED, _DOUBLED = (PIECE_PROFILE_KEYS.index(k) for k in (
+    "leaps", "leaps_stepped_back", "leaps_resolved", "leaps_doubled"))
+
+
+def leap_counts(profiles) -> tuple[np.ndarray, np.ndarray]:
+    """The two leap shares of piece profiles [..., len(PIECE_PROFILE_KEYS)] as counts: (parts, wholes),
+    each [..., 2]: leaps stepped back from of all leaps, and leaps resolved of those resolved or
+    doubled (the RL Tuner's count)."""
+    profiles = np.asarray(profiles, dtype=np.float64)
+    parts = profiles[..., [_STEPPED_BACK, _RESOLVED]]
+    wholes = np.stack([profiles[..., _LEAPS], profiles[..., _RESOLVED] + profiles[..., _DOUBLED]], axis=-1)
+    return parts, wholes
 
 
 def seconds_to_step(seconds: float, tempo_bpm: float, length: int | None = None) -> int:
@@ -77,23 +88,25 @@ def record_feedback(store: ProfileStore, profile: Profile, piece_id: int, second
     return store.add_feedback(profile, piece_id, step, value, kind, unit="step", at=at)
 
 
-def theory_matches(profiles, reference, leap_rate: float, leap_tolerance: float = 0.25,
+def theory_matches(profiles, reference, leap_rates, leap_tolerance: float = 0.25,
                    share_tolerance: float = 0.25, autocorrelation_tolerance: float = 0.3) -> np.ndarray:
     """Which candidates have the music-theory profile of their reference piece:
     profiles [n, K, len(PIECE_PROFILE_KEYS)] against reference [n, len(PIECE_PROFILE_KEYS)] → bool [n, K].
 
     A match starts on the tonic, has a unique highest and lowest pitch exactly when the reference
-    does; its *leap balance* (leaps stepped back from − ``leap_rate`` · leaps, ``leap_rate`` being the
-    usual share of leaps stepped back from) is within ``leap_tolerance`` of the reference's; its shares of notes in a
-    motif and out of key within ``share_tolerance``; its autocorrelations within
-    ``autocorrelation_tolerance``. Chosen pieces that match their references keep, on average, the
-    references' metric table (a leap balance of 0 on average keeps the stepped-back share at ``leap_rate``).
+    does; its two *leap balances* (part − usual share · whole for each share of :func:`leap_counts`,
+    ``leap_rates`` being the usual shares) are each within ``leap_tolerance`` of the reference's;
+    its shares of notes in a motif and out of key within ``share_tolerance``; its autocorrelations
+    within ``autocorrelation_tolerance``. Chosen pieces that match their references keep, on average,
+    the references' metric table (leap balances of 0 on average keep both leap shares at ``leap_rates``).
     """
     profiles, reference = np.asarray(profiles, dtype=np.float64), np.asarray(reference, dtype=np.float64)[:, None]
-    balance = profiles[..., _STEPPED_BACK] - leap_rate * profiles[..., _LEAPS]
-    usual_balance = reference[..., _STEPPED_BACK] - leap_rate * reference[..., _LEAPS]
+    rates = np.asarray(leap_rates, dtype=np.float64)
+    parts, wholes = leap_counts(profiles)
+    usual_parts, usual_wholes = leap_counts(reference)
+    balance, usual_balance = parts - rates * wholes, usual_parts - rates * usual_wholes
     return ((profiles[..., _EXACT] == reference[..., _EXACT]).all(axis=-1)
-            & (np.abs(balance - usual_balance) <= leap_tolerance + 1e-9)
+            & (np.abs(balance - usual_balance) <= leap_tolerance + 1e-9).all(axis=-1)
             & (np.abs(profiles[..., _SHARES] - reference[..., _SHARES]) <= share_tolerance + 1e-9).all(axis=-1)
             & (np.abs(profiles[..., _AUTOCORRELATIONS] - reference[..., _AUTOCORRELATIONS])
                <= autocorrelation_tolerance + 1e-9).all(axis=-1))
@@ -143,9 +156,9 @@ class PersonaliserConfig:
     generator would play with the same seed (:func:`theory_matches`; that piece itself is always a
     choice), so that pleasing the listener keeps the RL Tuner's metric table. False: any candidate."""
     leap_tolerance: float = 0.25
-    """Leap balance (stepped back − usual share · leaps) a match may differ by (``theory_matches``):
-    0.25 (less than one leap) all but asks for the reference's counts of leaps and of leaps stepped
-    back from; 1.0 let that share drift by 0.1-0.35 (``bench/personalisation.py``)."""
+    """Leap balances (part − usual share · whole, :func:`leap_counts`) a match may differ by
+    (``theory_matches``): 0.25 (less than one leap) all but asks for the reference's leap counts;
+    1.0 let the stepped-back share drift by 0.1-0.35 (``bench/personalisation.py``)."""
     share_tolerance: float = 0.25
     """Share of notes in a motif / out of key a match may differ by."""
     autocorrelation_tolerance: float = 0.3
@@ -240,8 +253,8 @@ class Personaliser:
     ``q_net``: the starting network (e.g. ``load_q_network('rl_tuner_dqn')``; it is copied, never
     changed, and kept as the unpersonalised generator that composes the reference pieces of the
     theory match). ``scale``: the feature standardisation (default: fitted on
-    ``config.scale_pieces`` pieces of ``q_net``, which also give the usual share of leaps stepped back from,
-    ``leap_rate``). Compose with :meth:`compose_piece`, learn with :meth:`observe`, re-tune with
+    ``config.scale_pieces`` pieces of ``q_net``, which also give the usual leap shares, ``leap_rates``).
+    Compose with :meth:`compose_piece`, learn with :meth:`observe`, re-tune with
     :meth:`personalise`.
     """
 
@@ -257,8 +270,8 @@ class Personaliser:
         usual = compose(q_net, config.scale_pieces, config.length, c=self.c, epsilon=config.epsilon,
                         seed=config.seed).numpy()
         self.scale = scale if scale is not None else FeatureScale.fit(usual, config.window)
-        counts = piece_profiles(usual)[:, [_LEAPS, _STEPPED_BACK]].sum(axis=0)
-        self.leap_rate = float(counts[1] / counts[0]) if counts[0] else 0.0
+        parts, wholes = (counts.sum(axis=0) for counts in leap_counts(piece_profiles(usual)))
+        self.leap_rates = np.divide(parts, wholes, out=np.zeros(2), where=wholes > 0)
         self.start = copy.deepcopy(q_net).eval()
         self.preference = PreferenceModel(l2=config.l2)
         self.rules = RuleSet("rl_tuner+preference", {
@@ -317,7 +330,7 @@ class Personaliser:
             pieces, allowed = pieces.reshape(n, -1, cfg.length), allowed.reshape(n, -1)
         if reference is not None:
             profiles = piece_profiles(pieces.reshape(-1, cfg.length)).reshape(n, pieces.shape[1], -1)
-            allowed &= theory_matches(profiles, piece_profiles(reference), self.leap_rate, cfg.leap_tolerance,
+            allowed &= theory_matches(profiles, piece_profiles(reference), self.leap_rates, cfg.leap_tolerance,
                                       cfg.share_tolerance, cfg.autocorrelation_tolerance)
             allowed[:, 1 if cfg.octaves else 0] = True  # the reference itself, as it is
         scores = np.where(allowed, self.piece_scores(pieces.reshape(-1, cfg.length)).reshape(allowed.shape), -np.inf)
