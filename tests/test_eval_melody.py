@@ -76,7 +76,7 @@ def test_leaps_resolved_counts_returns_to_the_leapt_from_note_against_second_lea
 
 
 def test_leaps_stepped_back_counts_leaps_the_next_note_answers_by_a_step_back():
-    # intervals +7 (→ −2 stepped back), −2, +7 (→ −1 stepped back), −1, −7 (→ +5 not), +5, −9 (last: not counted)
+    # +7 (→ −2 stepped back), −2, +7 (→ −1 stepped back), −1, −7 (→ +5: not), +5, −9 (last: not counted)
     assert metric("leaps_stepped_back", "C4 G4 F4 C5 B4 E4 A4 C4") == pytest.approx(2 / 3)
     assert metric("leaps_stepped_back", "C4 - G4 . F4 - - -") == 1.0
     assert math.isnan(metric("leaps_stepped_back", "C4 D4 E4 F4"))

@@ -104,17 +104,12 @@ def _excessive_repeats(compositions: np.ndarray) -> int:
     return count
 
 
-def _leap_outcomes(compositions: np.ndarray) -> tuple[int, int]:
-    """(resolved, doubled) leaps over all compositions, as the RL Tuner's evaluation counts them
-    (:func:`~musiclab.rl.rules.open_leap_outcomes`)."""
-    outcomes = [outcome for row in compositions.tolist() for outcome in open_leap_outcomes(row)]
-    return outcomes.count(LEAP_RESOLVED), outcomes.count(LEAP_DOUBLED)
-
-
 def _leap_outcome_counts(pieces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per piece of [N, T]: (leaps resolved, leaps doubled) as the RL Tuner counts them, float64 [N] each."""
+    """Per piece of [N, T]: (leaps resolved, leaps doubled) as the RL Tuner's evaluation counts them
+    (:func:`~musiclab.rl.rules.open_leap_outcomes`), float64 [N] each."""
     outcomes = np.array([open_leap_outcomes(row) for row in pieces.tolist()]).reshape(pieces.shape)
-    return (outcomes == LEAP_RESOLVED).sum(axis=1).astype(np.float64), (outcomes == LEAP_DOUBLED).sum(axis=1).astype(np.float64)
+    return ((outcomes == LEAP_RESOLVED).sum(axis=1).astype(np.float64),
+            (outcomes == LEAP_DOUBLED).sum(axis=1).astype(np.float64))
 
 
 def _leaps_stepped_back(compositions: np.ndarray) -> tuple[int, int]:
@@ -179,7 +174,7 @@ def melody_metrics(compositions, model=None) -> dict[str, float]:
       1, 2, 3 (:func:`~musiclab.rl.rules.autocorrelations`), averaged over the compositions where it is
       defined (not constant).
     - ``starts_with_tonic``: compositions whose first event is a C onset (any octave) / compositions.
-    - ``leaps_resolved``: the RL Tuner's own count (its evaluation code; :func:`_leap_outcomes`): a
+    - ``leaps_resolved``: the RL Tuner's own count (its evaluation code; ``open_leap_outcomes``): a
       leap (≥ 7 semitones between consecutive notes) is resolved when the melody comes back to the
       pitch it leapt from, doubled when it leaps again the same way first; resolved / (resolved +
       doubled). Leaps that stay open count in neither.
@@ -200,7 +195,7 @@ def melody_metrics(compositions, model=None) -> dict[str, float]:
     notes = int(is_note.sum())
     lag_r = autocorrelations(compositions, (1, 2, 3))
     defined = ~np.isnan(lag_r)
-    resolved, doubled = _leap_outcomes(compositions)
+    resolved, doubled = (float(counts.sum()) for counts in _leap_outcome_counts(compositions))
     leaps, stepped_back = _leaps_stepped_back(compositions)
     is_motif, is_repeated = _motif_windows(compositions)
     metrics = {
@@ -293,5 +288,6 @@ def piece_profiles(pieces) -> np.ndarray:
         in_motif[:, start:start + MOTIF_STEPS] |= is_motif[:, start:start + 1]
     return np.column_stack([
         TONIC_EVENT[batch[:, 0]], (batch == top).sum(axis=1) == 1, (batch == bottom).sum(axis=1) == 1,
-        leaps, stepped_back, *_leap_outcome_counts(batch), (in_motif & is_note).sum(axis=1) / notes, OUT_OF_KEY_EVENT[batch].sum(axis=1) / notes,
+        leaps, stepped_back, *_leap_outcome_counts(batch), (in_motif & is_note).sum(axis=1) / notes,
+        OUT_OF_KEY_EVENT[batch].sum(axis=1) / notes,
         np.nan_to_num(autocorrelations(batch, (1, 2, 3)))]).astype(np.float64)
