@@ -143,7 +143,7 @@ class TunerConfig:
             raise BadParameterError("G-learning keeps the prior in its policy; learned_reward=False "
                                     "(the rules-only agent) needs algorithm 'dqn' or 'psi'")
         if self.double_q and self.algorithm != "dqn":
-            raise BadParameterError(f"double_q applies to Q-learning only (algorithm 'dqn'), "
+            raise BadParameterError("double_q applies to Q-learning only (algorithm 'dqn'), "
                                     f"not {self.algorithm!r}: set double_q=False")
         check_range("gamma", self.gamma, 0, 1, high_open=True)
         for name in ("episodes", "length", "batch_size", "minibatch_size", "train_every",
