@@ -19,7 +19,7 @@ from musiclab.data.melody import NUM_CLASSES
 from musiclab.errors import BadParameterError
 from musiclab.rl.rules import (
     FIRST_PITCH_EVENT, LEAP_DOUBLED, LEAP_RESOLVED, LEAP_SEMITONES, MOTIF_MIN_PITCHES, MOTIF_STEPS,
-    OUT_OF_KEY_EVENT, TONIC_EVENT, STEP_SEMITONES, autocorrelations, is_excessive_repeat, leap_outcome,
+    OUT_OF_KEY_EVENT, TONIC_EVENT, STEP_SEMITONES, autocorrelations, is_excessive_repeat,
     motif_pitch_counts, open_leap_outcomes,
 )
 
@@ -112,15 +112,20 @@ def _leap_outcome_counts(pieces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             (outcomes == LEAP_DOUBLED).sum(axis=1).astype(np.float64))
 
 
-def _leaps_stepped_back(compositions: np.ndarray) -> tuple[int, int]:
-    """(leaps followed by another note, of which the next note steps back)."""
-    leaps = stepped_back = 0
-    for row in compositions.tolist():
-        pitches = [event for event in row if event >= FIRST_PITCH_EVENT]
-        for before, leap_end, after in zip(pitches, pitches[1:], pitches[2:]):
-            if abs(leap_end - before) >= LEAP_SEMITONES:
-                leaps += 1
-                stepped_back += leap_outcome(before, leap_end, after) == 1
+def _stepped_back_counts(pieces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per piece of [N, T]: (leaps followed by another note, of which the next note steps back),
+    float64 [N] each; the step-back test of :func:`~musiclab.rl.rules.leap_outcome`, vectorised."""
+    rows = len(pieces)
+    before, leap_end = np.full(rows, -1), np.full(rows, -1)  # the last two pitches so far
+    leaps, stepped_back = np.zeros(rows), np.zeros(rows)
+    for event in pieces.T:
+        onset = event >= FIRST_PITCH_EVENT
+        leap = onset & (before >= 0) & (np.abs(leap_end - before) >= LEAP_SEMITONES)
+        move = event - leap_end
+        step_back = (np.sign(move) == np.sign(before - leap_end)) & (np.abs(move) <= STEP_SEMITONES)
+        leaps += leap
+        stepped_back += leap & step_back
+        before, leap_end = np.where(onset, leap_end, before), np.where(onset, event, leap_end)
     return leaps, stepped_back
 
 
@@ -196,7 +201,7 @@ def melody_metrics(compositions, model=None) -> dict[str, float]:
     lag_r = autocorrelations(compositions, (1, 2, 3))
     defined = ~np.isnan(lag_r)
     resolved, doubled = (float(counts.sum()) for counts in _leap_outcome_counts(compositions))
-    leaps, stepped_back = _leaps_stepped_back(compositions)
+    leaps, stepped_back = (float(counts.sum()) for counts in _stepped_back_counts(compositions))
     is_motif, is_repeated = _motif_windows(compositions)
     metrics = {
         "notes_excessively_repeated": _ratio(_excessive_repeats(compositions), notes),
@@ -266,21 +271,12 @@ def piece_profiles(pieces) -> np.ndarray:
     batch = np.asarray(pieces.detach().cpu().numpy() if hasattr(pieces, "detach") else pieces, dtype=np.int64)
     if batch.ndim != 2 or batch.shape[1] < MOTIF_STEPS:
         raise BadParameterError(f"pieces must be [N, T >= {MOTIF_STEPS}] melodies, got shape {batch.shape}")
-    rows, steps = batch.shape
+    rows = len(batch)
     is_note = batch >= FIRST_PITCH_EVENT
     notes = np.maximum(is_note.sum(axis=1), 1)
     top = np.where(is_note, batch, -1).max(axis=1, keepdims=True)
     bottom = np.where(is_note, batch, NUM_CLASSES).min(axis=1, keepdims=True)
-    before, leap_end = np.full(rows, -1), np.full(rows, -1)  # the last two pitches so far
-    leaps, stepped_back = np.zeros(rows), np.zeros(rows)
-    for t in range(steps):
-        event, onset = batch[:, t], batch[:, t] >= FIRST_PITCH_EVENT
-        leap = onset & (before >= 0) & (np.abs(leap_end - before) >= LEAP_SEMITONES)
-        move = event - leap_end
-        step_back = (np.sign(move) == np.sign(before - leap_end)) & (np.abs(move) <= STEP_SEMITONES)
-        leaps += leap
-        stepped_back += leap & step_back
-        before, leap_end = np.where(onset, leap_end, before), np.where(onset, event, leap_end)
+    leaps, stepped_back = _stepped_back_counts(batch)
     windows = np.lib.stride_tricks.sliding_window_view(batch, MOTIF_STEPS, axis=1)
     is_motif = (motif_pitch_counts(windows.reshape(-1, MOTIF_STEPS)) >= MOTIF_MIN_PITCHES).reshape(rows, -1)
     in_motif = np.zeros_like(is_note)
