@@ -115,7 +115,8 @@ def parse_overrides(pairs: list[str]) -> dict:
 def plain_pieces(personaliser: feedback.Personaliser, seed: int) -> np.ndarray:
     """METRIC_PIECES ε-greedy pieces of the personaliser's network, no choice: [METRIC_PIECES, length]."""
     cfg = personaliser.config
-    return compose(personaliser.q_net, METRIC_PIECES, cfg.length, c=personaliser.c, epsilon=cfg.epsilon, seed=seed).numpy()
+    return compose(personaliser.q_net, METRIC_PIECES, cfg.length, c=personaliser.c, epsilon=cfg.epsilon, seed=seed,
+                   temperature=0).numpy()
 
 
 def run_listener(seed: int, start: QNetwork, config: feedback.PersonaliserConfig, base: feedback.Personaliser,

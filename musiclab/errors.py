@@ -6,6 +6,8 @@ what would be valid.
 """
 from __future__ import annotations
 
+import numbers
+
 
 class MusiclabError(Exception):
     """Base class of every error musiclab raises on bad input."""
@@ -50,6 +52,14 @@ def check_range(parameter: str, value: float, low: float | None = None, high: fl
         interval = f"{lo}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi}"
         raise BadParameterError(f"{parameter} must be in {interval}, got {value!r}")
     return value
+
+
+def check_seed(seed, parameter: str = "seed") -> int:
+    """Return ``seed`` as an int if it is a non-negative integer (bool excluded), else raise
+    :class:`BadParameterError` naming ``parameter``: every seed of the kit is one."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise BadParameterError(f"{parameter} must be a non-negative integer, got {seed!r}")
+    return int(seed)
 
 
 def check_fields(config_class, overrides: dict) -> dict:

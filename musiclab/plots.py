@@ -687,6 +687,44 @@ def reward_curves(history, ax=None, title: str | None = None):
     return ax
 
 
+def rules_vs_diversity(points, rule_key: str = "notes_in_motif", marked: str | None = None, ax=None,
+                       title: str | None = None):
+    """The price of the rules: one point per setting, a rule metric against diversity.
+
+    ``points``: ``{label: metrics}`` where each metrics dict holds ``rule_key`` (y, e.g.
+    ``'notes_in_motif'`` of :func:`musiclab.eval.paper.paper_metrics`) and ``'distinct_4gram_share'``
+    (x, :func:`musiclab.eval.diversity.diversity_metrics`). Labels of the form ``'c=0.6,T=1'``
+    connect the points of one temperature with a line. ``marked``: the label of the shipped setting,
+    drawn as a star. Notebook 02.
+    """
+    if not points:
+        raise BadParameterError("points must hold at least one setting: {label: metrics}")
+    ax = _axes(ax, 6.5, 4.2)
+    by_temperature: dict[str, list[tuple[float, float, str]]] = {}
+    for label, metrics in points.items():
+        for key in (rule_key, "distinct_4gram_share"):
+            if key not in metrics:
+                raise BadParameterError(f"the metrics of {label!r} lack {key!r}")
+        group = label.split(",T=")[1] if ",T=" in label else ""
+        by_temperature.setdefault(group, []).append((metrics["distinct_4gram_share"], metrics[rule_key], label))
+    for group, rows in by_temperature.items():
+        xs, ys, labels = zip(*rows)
+        ax.plot(xs, ys, marker="o", linewidth=1.0, gid=f"T={group}", label=f"temperature {group}" if group else None)
+        for x, y, label in rows:
+            ax.annotate(label.split(",T=")[0], (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    if marked is not None:
+        if marked not in points:
+            raise BadParameterError(f"marked must be one of the labels, got {marked!r}")
+        ax.plot(points[marked]["distinct_4gram_share"], points[marked][rule_key], marker="*", markersize=16,
+                color=REWARD_COLORS["rules"], linestyle="none", gid="marked", label=f"shipped: {marked}")
+    ax.set_xlabel("distinct pitch 4-grams / all (diversity)")
+    ax.set_ylabel(rule_key.replace("_", " "))
+    ax.grid(color=BEAT_LINE, linewidth=0.6)
+    ax.legend(fontsize=8, frameon=False)
+    _style(ax, title)
+    return ax
+
+
 #: Colour of the ε-sweep curves (a sequential map, light = little exploration) and of preference bars.
 SWEEP_CMAP, PREFERENCE_COLOR = "viridis", "#3a6ea5"
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from musiclab.errors import check_seed
+
 #: Environment variable that moves every musiclab cache (default: the user cache dir).
 CACHE_ENV = "MUSICLAB_CACHE"
 #: The repository's ``data/`` folder: shipped checkpoints and data notes.
@@ -16,7 +18,9 @@ SHIPPED_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
 
 def seed_everything(seed: int) -> torch.Generator:
-    """Seed Python, NumPy and torch with ``seed``; return a torch.Generator seeded the same."""
+    """Seed Python, NumPy and torch with ``seed`` (a non-negative integer); return a torch.Generator
+    seeded the same."""
+    seed = check_seed(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

@@ -9,7 +9,8 @@ import torch
 
 from musiclab.data.melody import NO_EVENT, NOTE_OFF
 from musiclab.errors import BadParameterError
-from musiclab.eval.melody import METRIC_KEYS, PAPER_DQN_ROW, mean_log_p, melody_metrics, metric_table
+from musiclab.eval.melody import METRIC_KEYS, mean_log_p, melody_metrics, metric_table
+from musiclab.eval.paper import PAPER_DQN_ROW
 from musiclab.rl.rules import rl_tuner_rules
 
 _NAMES = {"C": 0, "C#": 1, "D": 2, "D#": 3, "E": 4, "F": 5, "F#": 6, "G": 7, "G#": 8, "A": 9, "A#": 10, "B": 11}
@@ -35,7 +36,7 @@ def metric(name: str, *texts: str) -> float:
 
 def test_the_table_has_the_papers_metrics_plus_the_stricter_leap_share_and_no_log_p_without_a_model():
     assert tuple(melody_metrics(mels("C4 D4 E4 F4"))) == METRIC_KEYS
-    assert set(PAPER_DQN_ROW) == set(METRIC_KEYS) - {"leaps_stepped_back"}
+    assert set(PAPER_DQN_ROW) == set(METRIC_KEYS) - {"leaps_stepped_back"}  # same names, other counts
 
 
 def test_excessively_repeated_notes_are_those_the_repeat_rule_penalises():
@@ -169,16 +170,26 @@ def test_bad_compositions_are_refused_with_what_is_valid():
 
 def test_the_table_puts_systems_side_by_side():
     ours = melody_metrics(mels("C4 G4 F4 C5 B4 E4 A4 C4"), model=StepModel())
-    table = metric_table({"Note-RNN": ours, "paper DQN": PAPER_DQN_ROW})
+    other = melody_metrics(mels("C5 G4 F4 C5 B4 E4 A4 C4"))
+    table = metric_table({"Note-RNN": ours, "other": other})
     lines = table.splitlines()
-    assert "Note-RNN" in lines[0] and "paper DQN" in lines[0]
+    assert "Note-RNN" in lines[0] and "other" in lines[0]
     row = {line.split()[0]: line.split()[1:] for line in lines[2:]}
     assert list(row) == list(METRIC_KEYS) + ["mean_log_p"]
+    assert row["starts_with_tonic"] == ["100.00", "%", "100.00", "%"]  # any C is this kit's tonic
+    assert row["leaps_stepped_back"][:2] == ["66.67", "%"]
+    assert row["mean_log_p"][-1] == "–"  # no model, no log p
+
+
+def test_the_paper_row_prints_beside_the_papers_own_count():
+    from musiclab.eval.paper import paper_metrics
+
+    counted = paper_metrics(mels("C4 G4 F4 C5 B4 E4 A4 C4"), length=None)
+    lines = metric_table({"ours": counted, "paper DQN": PAPER_DQN_ROW}, list(PAPER_DQN_ROW)).splitlines()
+    row = {line.split()[0]: line.split()[1:] for line in lines[2:]}
     assert row["starts_with_tonic"] == ["100.00", "%", "28.80", "%"]
-    assert row["leaps_resolved"][:2] == ["0.00", "%"] and row["leaps_resolved"][-2:] == ["91.10", "%"]
-    assert row["leaps_stepped_back"] == ["66.67", "%", "–"]  # not in the paper's table
+    assert row["leaps_resolved"][-2:] == ["91.10", "%"]
     assert row["autocorrelation_lag1"][-1] == "-0.110"
-    assert row["mean_log_p"][-1] == "–"  # the paper row has no log p
 
 
 def test_a_table_of_nothing_is_refused():

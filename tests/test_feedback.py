@@ -16,8 +16,8 @@ from musiclab.rl.preference import (FEATURES, NUM_FEATURES, FeatureScale, Prefer
                                     SimulatedListener, all_window_features, feedback_target, sounding_pitches,
                                     window_features)
 from musiclab.rl.q_network import QNetwork
-from musiclab.rl.rules import rl_tuner_rules
-from musiclab.rl.tuner import compose, total_reward
+from musiclab.rl.rules import rule_set
+from musiclab.rl.tuner import compose, preset, total_reward
 
 C4, D4, E4, G4, C5 = 60 - 46, 62 - 46, 64 - 46, 67 - 46, 72 - 46
 TINY = dict(episodes=32, batch_size=32, train_every=1, candidates=2, scale_pieces=32)
@@ -124,7 +124,7 @@ def test_total_reward_is_log_p_plus_rules_over_c_plus_weight_times_preference(q_
     personaliser = Personaliser(q_net, PersonaliserConfig(**TINY, weight=3.0), scale=scale)
     personaliser.preference.weights = np.array([1.0, 0.5, -0.5, -1.0, 0.2])
     c, log_p = personaliser.c, -1.7
-    theory, preference = rl_tuner_rules(32), PreferenceRule(personaliser.preference, scale)
+    theory, preference = rule_set(preset("fast").rules, 32), PreferenceRule(personaliser.preference, scale)
     composition = np.array([C4, 1, E4, 1, G4, 1, 1, 0, 1, E4, D4])
     for action in (0, 1, C4, C5):
         combined = total_reward(log_p, personaliser.rules.reward(composition, action, 11), c)
@@ -188,7 +188,7 @@ def test_one_personalisation_round_retunes_the_network_warm_started(q_net, scale
 def test_without_the_theory_match_the_next_piece_is_the_candidate_the_preference_model_likes_best(q_net, scale):
     config = PersonaliserConfig(**{**TINY, "candidates": 6}, match_theory=False, octaves=False)
     personaliser = Personaliser(q_net, config, scale=scale)
-    candidates = compose(q_net, 3 * 6, 32, c=personaliser.c, epsilon=0.3, seed=11).numpy().reshape(3, 6, 32)
+    candidates = compose(q_net, 3 * 6, 32, c=personaliser.c, epsilon=0.3, seed=11, temperature=0).numpy().reshape(3, 6, 32)
     plain = personaliser.compose_pieces(3, seed=11)
     assert plain.shape == (3, 32) and np.array_equal(plain, candidates[:, 0])  # no feedback: no choice
     personaliser.observe(np.array([C5, 1, 1, 1] * 8), 20, 1.0)  # likes high, held notes
@@ -201,7 +201,7 @@ def test_without_the_theory_match_the_next_piece_is_the_candidate_the_preference
 
 
 def test_the_piece_profiles_add_up_to_the_metric_table(q_net):
-    pieces = compose(q_net, 200, 32, c=0.2, epsilon=0.5, seed=3).numpy()
+    pieces = compose(q_net, 200, 32, c=0.2, epsilon=0.5, seed=3, temperature=0).numpy()
     profile, table = piece_profiles(pieces), melody_metrics(pieces)
     column = dict(zip(PIECE_PROFILE_KEYS, profile.T))
     notes = (pieces >= 2).sum(axis=1)
@@ -250,7 +250,7 @@ def test_octave_variants_move_the_register_and_keep_the_theory_but_never_leave_t
 def test_with_the_theory_match_the_next_piece_keeps_the_unpersonalised_pieces_profile(q_net, scale):
     config = PersonaliserConfig(**{**TINY, "candidates": 16})
     personaliser = Personaliser(q_net, config, scale=scale)
-    reference = compose(q_net, 8, 32, c=personaliser.c, epsilon=config.epsilon, seed=11).numpy()
+    reference = compose(q_net, 8, 32, c=personaliser.c, epsilon=config.epsilon, seed=11, temperature=0).numpy()
     assert np.array_equal(personaliser.compose_pieces(8, seed=11), reference)  # no feedback: the usual pieces
     personaliser.observe(np.array([C5, 1, 1, 1] * 8), 20, 1.0)  # likes high, held notes
     personaliser.observe(np.array([C4, D4, C4, D4] * 8), 20, -1.0)

@@ -204,3 +204,19 @@ def test_a_new_figure_is_sized_to_the_music():
     short = plots.piano_roll(tune_events()[:16]).figure.get_size_inches()[0]
     long = plots.piano_roll(np.tile(tune_events(), 3)).figure.get_size_inches()[0]
     assert short < long
+
+
+def test_rules_vs_diversity_joins_each_temperature_and_stars_the_shipped_setting():
+    from musiclab.plots import rules_vs_diversity
+
+    points = {f"c={c},T={t}": {"notes_in_motif": 0.7 + c / 10, "distinct_4gram_share": t / (1 + c)}
+              for c in (0.3, 1.0) for t in (0.5, 1)}
+    ax = rules_vs_diversity(points, marked="c=1.0,T=1")
+    lines = {line.get_gid(): line for line in ax.lines}
+    assert {"T=0.5", "T=1", "marked"} <= set(lines)
+    assert list(lines["T=1"].get_ydata()) == [pytest.approx(0.73), pytest.approx(0.8)]
+    assert lines["marked"].get_xdata()[0] == pytest.approx(0.5)
+    with pytest.raises(BadParameterError, match="lack 'notes_in_motif'"):
+        rules_vs_diversity({"c=1,T=1": {"distinct_4gram_share": 0.3}})
+    with pytest.raises(BadParameterError, match="marked"):
+        rules_vs_diversity(points, marked="nowhere")

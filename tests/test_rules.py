@@ -10,7 +10,7 @@ from musiclab.errors import BadParameterError, UnknownNameError
 from musiclab.rl import rules
 from musiclab.rl.rules import (
     RuleSet, autocorrelations, classic_lstm_rules, describe, ends_on_tonic, in_key, leap_resolution,
-    low_autocorrelation, make_rule_set, motif, no_doubled_leaps, no_excessive_repeats, open_leap_outcomes,
+    low_autocorrelation, make_rule_set, motif, leap_up_back, no_excessive_repeats, open_leap_outcomes,
     preferred_intervals, repeated_motif, rl_tuner_rules, rule_set, starts_on_tonic, unique_extremes,
 )
 
@@ -261,12 +261,14 @@ def test_a_leap_stays_open_until_the_melody_comes_back_to_where_it_leapt_from():
     assert open_leap_outcomes(mel("G4 C4 D4 G4")) == [0, 0, 0, 1]  # down, then back up to G4
 
 
-def test_a_second_leap_the_same_way_before_coming_back_is_penalised_however_late():
-    assert score(no_doubled_leaps, "C4 G4 F4", "D5") == -5.0
-    assert score(no_doubled_leaps, "C5 F4 - G4 . A4", "C4") == -5.0
-    assert score(no_doubled_leaps, "C4 G4 F4 E4 D4 C4", "G4") == 0.0  # the first leap was resolved
-    assert score(no_doubled_leaps, "C4 G4 F4", "C4") == 0.0  # back the other way
-    assert score(no_doubled_leaps, "C4 G4 F4", "-") == 0.0
+def test_leap_up_back_pays_coming_back_and_penalises_a_second_leap_the_same_way_however_late():
+    assert score(leap_up_back, "C4 G4 F4", "D5") == -5.0
+    assert score(leap_up_back, "C5 F4 - G4 . A4", "C4") == -5.0
+    assert score(leap_up_back, "C4 G4 F4 E4 D4", "C4") == 5.0  # back where the leap started
+    assert score(leap_up_back, "C4 G4 F4 E4 D4 C4", "G4") == 0.0  # a new leap, after the first came back
+    assert score(leap_up_back, "C4 G4 F4", "A3") == 0.0  # a leap back the other way too soon: closed, not paid
+    assert score(leap_up_back, "C4 G4 - - - - - - -", "C4") == 5.0  # back the other way after 7 steps
+    assert score(leap_up_back, "C4 G4 F4", "-") == 0.0
 
 
 def test_notes_after_no_leap_and_rests_and_holds_after_a_leap_earn_nothing():
@@ -318,14 +320,16 @@ def test_reweighting_a_set_changes_only_the_named_weights():
         rules.reweighted(rl_tuner_rules(), {"swing": 1.0})
 
 
-def test_the_rl_tuner_set_holds_every_rule_but_the_extra_part_and_the_classic_set_its_three():
-    assert list(rl_tuner_rules().rules) == [name for name in rules.MELODY_RULES if name != "no_doubled_leaps"]
-    assert "no_doubled_leaps" in make_rule_set(["leap_resolution", "no_doubled_leaps"]).rules
+def test_the_rule_sets_hold_the_rules_they_name():
+    assert list(rl_tuner_rules().rules) == [name for name in rules.MELODY_RULES if name != "leap_up_back"]
+    open_leaps = rule_set("rl_tuner_open_leaps").rules
+    assert "leap_up_back" in open_leaps and "leap_resolution" not in open_leaps
+    assert set(open_leaps) - {"leap_up_back"} == set(rl_tuner_rules().rules) - {"leap_resolution"}
     assert list(classic_lstm_rules().rules) == ["in_key", "starts_on_tonic", "ends_on_tonic", "no_excessive_repeats"]
 
 
 def test_an_unknown_rule_set_name_lists_the_valid_ones():
-    with pytest.raises(UnknownNameError, match="'rl_tuner', 'classic_lstm'"):
+    with pytest.raises(UnknownNameError, match="'rl_tuner', 'rl_tuner_open_leaps', 'classic_lstm'"):
         rule_set("jaques")
 
 

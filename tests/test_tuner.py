@@ -252,7 +252,7 @@ def test_a_tuner_update_changes_the_q_network_and_not_the_reward_model():
 
 def test_tuning_makes_the_rewarded_event_the_greedy_choice():
     tuner = T.tune(tiny_rnn(), small(episodes=256, c=0.1), rules=likes(NO_EVENT), quiet=True)
-    composed = T.compose(tuner.q_net, 8, 32, seed=0)
+    composed = T.compose(tuner.q_net, 8, 32, seed=0, temperature=0)
     assert (composed == NO_EVENT).float().mean() > 0.9
     assert tuner.history.rule_reward[-1] > tuner.history.rule_reward[0]
     assert len(tuner.history.episodes) == 16 and tuner.history.episodes[-1] == 256
@@ -286,8 +286,8 @@ def test_a_conditioned_network_composes_differently_for_different_c():
         model.head.bias[7] += 2.0  # the model likes event 7; the rule likes holds
     config = small(episodes=256, c_range=(0.1, 10.0), lr=2e-2)
     tuner = T.tune(model, config, rules=likes(NO_EVENT), quiet=True)
-    rule_heavy = T.compose(tuner.q_net, 8, 32, c=0.1, seed=0)
-    model_heavy = T.compose(tuner.q_net, 8, 32, c=10.0, seed=0)
+    rule_heavy = T.compose(tuner.q_net, 8, 32, c=0.1, seed=0, temperature=0)
+    model_heavy = T.compose(tuner.q_net, 8, 32, c=10.0, seed=0, temperature=0)
     assert (rule_heavy == NO_EVENT).float().mean() > 0.9
     assert (model_heavy == NO_EVENT).float().mean() < 0.1 and (model_heavy == 7).float().mean() > 0.5
 
@@ -301,9 +301,9 @@ def test_the_same_seed_gives_the_same_tuned_weights_and_compositions():
     assert not torch.equal(T.compose(runs[0].q_net, 4, 16, epsilon=0.3, seed=10), first)
 
 
-def test_compose_is_greedy_without_epsilon_and_returns_the_right_shape():
+def test_compose_at_temperature_0_is_greedy_and_returns_the_right_shape():
     q_net = QNetwork.from_model(tiny_rnn())
-    melodies = T.compose(q_net, 5, 12)
+    melodies = T.compose(q_net, 5, 12, temperature=0)
     assert melodies.shape == (5, 12) and melodies.dtype == torch.long
     assert (melodies == melodies[0]).all()  # greedy from the same start: one melody
     state, tokens = q_net.initial_state(1), q_net.begin_tokens(1)
@@ -311,6 +311,33 @@ def test_compose_is_greedy_without_epsilon_and_returns_the_right_shape():
         values, _, state = q_net.step_values(tokens, state)
         tokens = values.argmax(-1)
         assert tokens.item() == melodies[0, t].item()
+
+
+def test_compose_samples_the_policy_at_temperature_1_by_default_so_each_piece_is_a_new_tune():
+    q_net = QNetwork.from_model(tiny_rnn())
+    melodies = T.compose(q_net, 16, 12, seed=5)
+    assert len({tuple(row.tolist()) for row in melodies}) == 16
+    assert torch.equal(melodies, T.compose(q_net, 16, 12, seed=5, temperature=1.0))  # same seed, same pieces
+    assert not torch.equal(melodies, T.compose(q_net, 16, 12, seed=6))
+
+
+def test_a_low_temperature_plays_the_greedy_event_more_often():
+    model = tiny_rnn()
+    with torch.no_grad():
+        model.head.bias[7] += 1.0  # event 7 is the greedy first event, but not by far
+    q_net = QNetwork.from_model(model)
+    assert T.compose(q_net, 1, 1, temperature=0).item() == 7
+    share = {t: (T.compose(q_net, 400, 1, seed=0, temperature=t) == 7).float().mean().item() for t in (0.1, 1.0)}
+    assert share[0.1] > 0.95 and share[1.0] < 0.5
+
+
+def test_compose_rejects_a_negative_temperature_and_bad_seeds():
+    q_net = QNetwork.from_model(tiny_rnn())
+    with pytest.raises(BadParameterError, match="temperature must be in"):
+        T.compose(q_net, temperature=-0.5)
+    for seed in (-1, 1.7, "abc", True):
+        with pytest.raises(BadParameterError, match="seed must be a non-negative integer"):
+            T.compose(q_net, seed=seed)
 
 
 def test_a_non_finite_reward_stops_tuning_and_keeps_the_last_good_checkpoint(tmp_path):

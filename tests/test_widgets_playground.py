@@ -67,13 +67,14 @@ def test_a_new_playground_has_composed_drawn_and_rendered_a_melody(playground, s
 def test_sliders_update_on_release_only(playground):
     assert playground.c_slider.continuous_update is False
     assert playground.epsilon_slider.continuous_update is False
+    assert playground.temperature_slider.continuous_update is False
 
 
 def test_moving_the_c_slider_composes_new_music_and_a_new_player(playground):
-    playground.update(c=3.0, epsilon=0.0, seed=0)
+    playground.update(c=3.0, epsilon=0.0, temperature=1.0, seed=0)
     before_melody, before_wav, before_roll = playground.melody.copy(), playground.wav, playground.roll.value
     playground.c_slider.value = 0.1  # what releasing the slider does
-    assert playground.history[-1] == (pytest.approx(0.1), 0.0, 0)
+    assert playground.history[-1] == (pytest.approx(0.1), 0.0, 1.0, 0)
     assert not np.array_equal(playground.melody, before_melody)
     assert playground.audio.value != before_wav
     assert playground.roll.value != before_roll
@@ -81,7 +82,7 @@ def test_moving_the_c_slider_composes_new_music_and_a_new_player(playground):
 
 
 def test_small_c_lets_the_music_theory_rules_dominate(playground):
-    playground.update(c=0.1, epsilon=0.0, seed=0)
+    playground.update(c=0.1, epsilon=0.0, temperature=0.0, seed=0)
     rules_at_small_c = playground.scores["rule_reward"]
     playground.update(c=10.0)
     assert rules_at_small_c > playground.scores["rule_reward"]
@@ -95,18 +96,21 @@ def test_same_values_give_the_same_melody_and_sound(playground):
     assert playground.wav == first_wav
 
 
-def test_epsilon_explores_so_seeds_differ(playground):
-    melodies = {tuple(playground.update(c=0.2, epsilon=1.0, seed=seed)) for seed in range(4)}
-    assert len(melodies) == 4
-    greedy = {tuple(playground.update(c=0.2, epsilon=0.0, seed=seed)) for seed in range(3)}
-    assert len(greedy) == 1  # ε = 0 is the greedy policy: the seed has nothing to choose
+def test_each_seed_is_a_new_tune_when_sampling_and_the_same_tune_when_greedy(playground):
+    sampled = {tuple(playground.update(c=0.6, epsilon=0.0, temperature=1.0, seed=seed)) for seed in range(4)}
+    assert len(sampled) == 4
+    explored = {tuple(playground.update(c=0.2, epsilon=1.0, temperature=0.0, seed=seed)) for seed in range(4)}
+    assert len(explored) == 4
+    greedy = {tuple(playground.update(c=0.2, epsilon=0.0, temperature=0.0, seed=seed)) for seed in range(3)}
+    assert len(greedy) == 1  # temperature 0 and ε = 0: the greedy policy, the seed has nothing to choose
+    assert "(greedy)" in playground.readout.value and "T = 0.00" in playground.roll.value
 
 
 def test_the_button_composes_with_the_next_seed(playground):
-    playground.update(c=0.2, epsilon=0.5, seed=41)
+    playground.update(c=0.2, epsilon=0.5, temperature=0.5, seed=41)
     playground.button.click()
     assert playground.seed_box.value == 42
-    assert playground.history[-1] == (pytest.approx(0.2), 0.5, 42)
+    assert playground.history[-1] == (pytest.approx(0.2), 0.5, 0.5, 42)
 
 
 def test_the_score_adds_up_the_rules_step_by_step(playground):
@@ -162,6 +166,8 @@ def test_bad_values_name_the_parameter_and_what_is_valid():
         panel.update(c=50.0)
     with pytest.raises(BadParameterError, match="epsilon"):
         panel.update(epsilon=1.5)
+    with pytest.raises(BadParameterError, match=r"temperature must be in \[0, 2.0\]"):
+        panel.update(temperature=-0.1)
     for seed in (-1, 2.5, "3"):
         with pytest.raises(BadParameterError, match="seed"):
             panel.update(seed=seed)

@@ -1,11 +1,13 @@
-"""The RL Tuner's evaluation table: how closely N compositions follow the music-theory rules.
+"""This kit's own reading of the RL Tuner's rules: how closely N compositions follow them, per note.
 
 Compositions are np.int64 [N, T] in the shared melody encoding (0 note-off, 1 no-event, 2.. pitch
 onsets; C major; 16th steps). Every metric uses the same helpers as the rules in
-:mod:`musiclab.rl.rules`, so a melody that follows the rules scores well. The table of Jaques et
-al. (2017) compares a Note-RNN with its tuned versions; :data:`PAPER_DQN_ROW` holds their DQN row.
-Notebooks 02 and 03 and ``bench/`` print these tables with :func:`metric_table`; :func:`piece_profiles`
-gives the same quantities per piece (the therapy session matches pieces by them, notebook 07).
+:mod:`musiclab.rl.rules`, so a melody that follows the rules scores well. These counts are *not*
+the paper's: they count notes (onsets) rather than events, accept any C as the tonic and count every
+note a motif window covers. Any comparison with the figures of Jaques et al. (2017) uses
+:func:`musiclab.eval.paper.paper_metrics`, which counts as the paper's released code counted; this
+table is never set beside the paper's row. :func:`metric_table` prints either; :func:`piece_profiles`
+gives these quantities per piece (the therapy session matches pieces by them, notebook 07).
 """
 from __future__ import annotations
 
@@ -33,36 +35,31 @@ METRIC_KEYS = (
 #: The metric a sequence model adds: mean log-probability per step under the model.
 LOG_P_KEY = "mean_log_p"
 _SIGNED_KEYS = ("autocorrelation_lag1", "autocorrelation_lag2", "autocorrelation_lag3", LOG_P_KEY)
-
-#: The RL Tuner's DQN row (Jaques et al. 2017, Table 1), as fractions, for comparison tables.
-PAPER_DQN_ROW: dict[str, float] = {
-    "notes_excessively_repeated": 0.0,
-    "notes_not_in_key": 0.010,
-    "autocorrelation_lag1": -0.11,
-    "autocorrelation_lag2": 0.03,
-    "autocorrelation_lag3": 0.03,
-    "starts_with_tonic": 0.288,
-    "leaps_resolved": 0.911,
-    "unique_max": 0.564,
-    "unique_min": 0.519,
-    "notes_in_motif": 0.757,
-    "notes_in_repeated_motif": 0.0011,
-}
+#: Keys that are neither fractions nor signed: printed as plain numbers (bits, ratios, seconds).
+_PLAIN_KEYS = ("pitch_class_entropy", "retained_likelihood_ratio", "tuning_seconds")
 
 
-def _check_compositions(compositions) -> np.ndarray:
-    """``compositions`` as an int64 [N, T] array of valid events, or a BadParameterError."""
+def check_compositions(compositions, parameter: str = "compositions", length: int | None = None) -> np.ndarray:
+    """``compositions`` as an int64 [N, T] array of valid events (T = ``length`` when given), or a
+    BadParameterError naming ``parameter``."""
     if isinstance(compositions, torch.Tensor):
         compositions = compositions.detach().cpu().numpy()
-    array = np.asarray(compositions)
+    try:
+        array = np.asarray(compositions)
+    except ValueError:
+        raise BadParameterError(f"{parameter} must be an [N, T] array of events; pieces of unequal "
+                                "length cannot form one") from None
     if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0:
         raise BadParameterError(
-            f"compositions must be a non-empty [N, T] array of events (use melody[None] for one), got shape {array.shape}")
+            f"{parameter} must be a non-empty [N, T] array of events (use melody[None] for one), got shape {array.shape}")
     if not np.issubdtype(array.dtype, np.integer):
-        raise BadParameterError(f"compositions must hold integer events, got dtype {array.dtype}")
+        raise BadParameterError(f"{parameter} must hold integer events, got dtype {array.dtype}")
+    if length is not None and array.shape[1] != length:
+        raise BadParameterError(f"{parameter} must hold pieces of {length} steps, got {array.shape[1]} "
+                                "(pass length=None to count pieces of another length)")
     if array.min() < 0 or array.max() >= NUM_CLASSES:
         raise BadParameterError(
-            f"compositions must hold events in 0..{NUM_CLASSES - 1}, found {array.min()}..{array.max()}")
+            f"{parameter} must hold events in 0..{NUM_CLASSES - 1}, found {array.min()}..{array.max()}")
     return array.astype(np.int64, copy=False)
 
 
@@ -152,7 +149,7 @@ def mean_log_p(compositions, model, batch_size: int = 1024) -> float:
     ``model.log_prob(LongTensor [n, T]) -> [n, T]`` (the Note-RNN's); averaged over all steps of all
     compositions, evaluated in chunks of ``batch_size`` without gradients.
     """
-    compositions = _check_compositions(compositions)
+    compositions = check_compositions(compositions)
     device = _model_device(model)
     total = 0.0
     with torch.no_grad():
@@ -194,7 +191,7 @@ def melody_metrics(compositions, model=None) -> dict[str, float]:
       the composition without overlapping it / all notes.
     - ``mean_log_p`` (only with ``model``): see :func:`mean_log_p`.
     """
-    compositions = _check_compositions(compositions)
+    compositions = check_compositions(compositions)
     n, length = compositions.shape
     is_note = compositions >= FIRST_PITCH_EVENT
     notes = int(is_note.sum())
@@ -228,13 +225,17 @@ def _format(key: str, value) -> str:
         return "–"
     if key in _SIGNED_KEYS:
         return f"{value:+.3f}"
+    if key in _PLAIN_KEYS:
+        return f"{value:.3g}"
     return f"{100 * value:.2f} %"
 
 
 def metric_table(results: Mapping[str, Mapping[str, float]], keys: Sequence[str] | None = None) -> str:
-    """A plain-text table with one row per metric and one column per system (e.g. 'Note-RNN',
-    'RL Tuner', 'paper DQN': ``PAPER_DQN_ROW``). Fractions print as percentages, autocorrelations and
-    mean log p as signed numbers, missing values as '–'. ``keys`` defaults to every metric present.
+    """A plain-text table with one row per metric and one column per system (e.g. 'Note-RNN', 'DQN';
+    ``musiclab.eval.paper.PAPER_DQN_ROW`` goes beside rows of ``paper_metrics`` only). Fractions print
+    as percentages, autocorrelations and mean log p as signed numbers, entropies (bits), ratios and
+    seconds as plain numbers, missing values as '–'. ``keys`` defaults to every metric of this kit's
+    table present.
     """
     if not results:
         raise BadParameterError("results must name at least one system, e.g. {'Note-RNN': melody_metrics(...)}")

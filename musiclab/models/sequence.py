@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from musiclab.errors import BadParameterError, check_range
+from musiclab.errors import BadParameterError, check_range, check_seed
 
 
 class SequenceModel(ABC):
@@ -133,7 +133,7 @@ def resolve_generator(seed: int | None = None,
             raise BadParameterError(f"generator must be a torch.Generator, got {type(generator).__name__}")
         return generator
     if seed is not None:
-        return torch.Generator().manual_seed(int(seed))
+        return torch.Generator().manual_seed(check_seed(seed))
     return None
 
 

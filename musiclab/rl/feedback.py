@@ -47,7 +47,7 @@ from musiclab.rl.preference import (NUM_FEATURES, WINDOW_STEPS, FeatureScale, Pr
 from musiclab.rl.q_network import QNetwork, target_network
 from musiclab.rl.replay import EpisodeReplay
 from musiclab.eval.melody import PIECE_PROFILE_KEYS, piece_profiles
-from musiclab.rl.rules import FIRST_PITCH_EVENT, RuleSet, rl_tuner_rules
+from musiclab.rl.rules import FIRST_PITCH_EVENT, RuleSet, rule_set
 from musiclab.rl.tuner import Tuner, compose, preset
 
 _EXACT = [PIECE_PROFILE_KEYS.index(k) for k in ("starts_with_tonic", "unique_max", "unique_min")]
@@ -268,14 +268,15 @@ class Personaliser:
         if not conditioned and self.c != q_net.config.c:
             raise BadParameterError(f"this Q-network was tuned at c={q_net.config.c} only; use c=None")
         usual = compose(q_net, config.scale_pieces, config.length, c=self.c, epsilon=config.epsilon,
-                        seed=config.seed).numpy()
+                        seed=config.seed, temperature=0).numpy()
         self.scale = scale if scale is not None else FeatureScale.fit(usual, config.window)
         parts, wholes = (counts.sum(axis=0) for counts in leap_counts(piece_profiles(usual)))
         self.leap_rates = np.divide(parts, wholes, out=np.zeros(2), where=wholes > 0)
         self.start = copy.deepcopy(q_net).eval()
         self.preference = PreferenceModel(l2=config.l2)
-        self.rules = RuleSet("rl_tuner+preference", {
-            **rl_tuner_rules(config.length).rules,
+        theory = rule_set(preset("fast").rules, config.length)  # the rules the shipped networks were tuned with
+        self.rules = RuleSet(f"{theory.name}+preference", {
+            **theory.rules,
             "preference": (PreferenceRule(self.preference, self.scale, config.window), config.weight * self.c)},
             num_steps=config.length)
         tuner_config = preset(
@@ -315,11 +316,12 @@ class Personaliser:
         n = int(check_range("n", n, 1))
         reference = None
         if cfg.match_theory:
-            reference = compose(self.start, n, cfg.length, c=self.c, epsilon=cfg.epsilon, seed=seed).numpy()
+            reference = compose(self.start, n, cfg.length, c=self.c, epsilon=cfg.epsilon, seed=seed,
+                                temperature=0).numpy()
             if self.preference.count == 0:
                 return reference
         pieces = compose(self.q_net, n * cfg.candidates, cfg.length, c=self.c, epsilon=cfg.epsilon,
-                         seed=seed).numpy().reshape(n, cfg.candidates, cfg.length)
+                         seed=seed, temperature=0).numpy().reshape(n, cfg.candidates, cfg.length)
         if reference is not None:
             pieces = np.concatenate([reference[:, None], pieces], axis=1)
         elif self.preference.count == 0 or (cfg.candidates == 1 and not cfg.octaves):

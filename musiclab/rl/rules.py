@@ -16,9 +16,9 @@ tonic is a C in any octave; the tritone is penalised like a seventh; a hold earn
 reward on its first step only; autocorrelation is judged from 8 events on; holds beyond 6 steps count
 as excessive repeats; an unresolved leap costs as much as a doubled one; the unique-extremes reward is
 paid as it changes rather than at the last step; a repeated motif is paid once per repetition, not on
-every step of a loop. ``no_doubled_leaps`` (the RL Tuner's own penalty for a second leap the same
-way before the melody has come back, :func:`open_leap_outcomes`) is a part outside the ``rl_tuner``
-set. Each rule carries its
+every step of a loop. ``leap_up_back`` (the RL Tuner's own leap reward on its open-leap bookkeeping,
+:func:`open_leap_outcomes`) replaces ``leap_resolution`` in the ``rl_tuner_open_leaps`` set that the
+shipped tuners use. Each rule carries its
 magnitude (:func:`magnitude`, shown by :func:`describe`) and a vectorised twin (:func:`with_batch`)
 that :meth:`RuleSet.rewards` calls once per batch. Notebook 02 shows the table of rules; notebook
 03 tunes a Note-RNN with them.
@@ -405,8 +405,8 @@ def open_leap_outcomes(events: Sequence[int]) -> list[int]:
     pitch it leapt from by smaller moves (resolved) or leaps back the other way (resolved when more
     than ``LEAP_BACK_AFTER_STEPS`` steps, holds and rests included, have passed since the last leap,
     else just closed). A further leap the same way while one is open is doubled, and the leap stays
-    open. The metric table's ``leaps_resolved`` counts these outcomes; :func:`no_doubled_leaps`
-    penalises the doubled ones.
+    open. The paper's ``leaps_resolved`` counts these outcomes (:mod:`musiclab.eval.paper`);
+    :func:`leap_up_back` rewards and penalises them.
     """
     outcomes = []
     direction, leapt_from, since_leap, previous = 0, 0, 0, None
@@ -453,15 +453,16 @@ def leap_resolution(composition: Sequence[int], action: int, step: int) -> float
 
 
 @per_item_batch
-@magnitude("−5 for a leap ≥ a fifth the same way as an earlier leap the melody has not come back from")
-def no_doubled_leaps(composition: Sequence[int], action: int, step: int) -> float:
-    """Penalise two leaps the same way: −5 when ``action`` leaps a fifth or more in the direction of
-    an open leap (one the melody has not yet come back from; :func:`open_leap_outcomes`), which the
-    RL Tuner's evaluation counts as a doubled leap. ``leap_resolution`` alone only looks one note on.
+@magnitude("+5 when the melody comes back from an open leap, −5 for a second leap the same way")
+def leap_up_back(composition: Sequence[int], action: int, step: int) -> float:
+    """Leap up, come back: the RL Tuner's own leap reward on its open-leap bookkeeping
+    (:func:`open_leap_outcomes`): +5 when ``action`` resolves an open leap (back to or past the pitch
+    it leapt from, or a leap back after more than 6 steps), −5 when it leaps again the same way.
+    Exactly what the paper's evaluation counts as resolved and doubled leaps.
     """
     if action < FIRST_PITCH_EVENT:
         return 0.0
-    return -5.0 if open_leap_outcomes([*composition, int(action)])[-1] == LEAP_DOUBLED else 0.0
+    return 5.0 * open_leap_outcomes([*composition, int(action)])[-1]
 
 
 def _unique_extremes_score(events: np.ndarray) -> np.ndarray:
@@ -506,7 +507,7 @@ MELODY_RULES: dict[str, Callable[..., float]] = {
     "repeated_motif": repeated_motif,
     "preferred_intervals": preferred_intervals,
     "leap_resolution": leap_resolution,
-    "no_doubled_leaps": no_doubled_leaps,
+    "leap_up_back": leap_up_back,
     "unique_extremes": unique_extremes,
 }
 
@@ -662,10 +663,25 @@ def rl_tuner_rules(num_steps: int = 32) -> RuleSet:
     recurrent neural networks with reinforcement learning"): stay in key, start and end on the tonic,
     no excessive repeats, low autocorrelation, motifs and repeated motifs, preferred intervals,
     resolved leaps, a unique highest and lowest note. Pieces of 32 sixteenths, as in the paper.
-    Every rule of ``MELODY_RULES`` but ``no_doubled_leaps`` (a part for rule sets of one's own).
+    Every rule of ``MELODY_RULES`` but ``leap_up_back`` (the paper's own leap reward, which the
+    ``rl_tuner_open_leaps`` set uses instead of ``leap_resolution``).
     """
-    return make_rule_set([name for name in MELODY_RULES if name != "no_doubled_leaps"], name="rl_tuner",
+    return make_rule_set([name for name in MELODY_RULES if name != "leap_up_back"], name="rl_tuner",
                          num_steps=num_steps)
+
+
+def open_leaps_rules(num_steps: int = 32) -> RuleSet:
+    """The RL Tuner's rules with its published leap reward: ``leap_up_back`` (+5 when the melody comes
+    back from an open leap, −5 for a second leap the same way) in place of this kit's ``leap_resolution``.
+
+    The rule set of the shipped tuners (``musiclab.rl.tuner.fast``). A policy that composes by
+    sampling meets leaps of its own making: ``leap_resolution`` pays a step back after any leap, so
+    such a policy learns to leap, step back and leap the same way again, which the paper's evaluation
+    counts as doubled (Jaques et al. 2017; its ``reward_leap_up_back``). Rewarding what the paper
+    counts removes the loophole.
+    """
+    names = [name for name in MELODY_RULES if name != "leap_resolution"]
+    return make_rule_set(names, name="rl_tuner_open_leaps", num_steps=num_steps)
 
 
 def classic_lstm_rules(num_steps: int = 32) -> RuleSet:
@@ -683,11 +699,12 @@ def classic_lstm_rules(num_steps: int = 32) -> RuleSet:
 #: Named rule sets for :func:`rule_set`.
 RULE_SETS: dict[str, Callable[[int], RuleSet]] = {
     "rl_tuner": rl_tuner_rules,
+    "rl_tuner_open_leaps": open_leaps_rules,
     "classic_lstm": classic_lstm_rules,
 }
 
 
 def rule_set(name: str, num_steps: int = 32) -> RuleSet:
-    """The named rule set (``'rl_tuner'`` or ``'classic_lstm'``) for pieces of ``num_steps`` steps."""
+    """The named rule set (a key of ``RULE_SETS``) for pieces of ``num_steps`` steps."""
     check_choice("rule set", name, RULE_SETS)
     return RULE_SETS[name](num_steps)

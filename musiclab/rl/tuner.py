@@ -198,21 +198,27 @@ def therapy(**overrides) -> TunerConfig:
 
 
 def fast(**overrides) -> TunerConfig:
-    """The shipped tuner (``rl_tuner_dqn``, ``_psi``, ``_g``): 24,000 compositions at c = 0.6, about
-    two minutes on one CPU thread for the shipped fast Note-RNN (``bench/rl_tuner.py``, README).
+    """The shipped tuner (``rl_tuner_dqn``, ``_psi``, ``_g``): 24,000 compositions at c = 0.6, about a
+    minute on one CPU thread for the shipped fast Note-RNN (``bench/rl_tuner.py``, README).
 
-    Not from a paper; each difference from ``rl_tuner`` was measured with ``bench/rl_tuner.py``'s
-    metric table: c = 0.6 (at 0.5 the mean log p falls further; from about 1 up the rules lose:
-    unresolved leaps, repeated extremes); the autocorrelation rule at weight 3 (at weight 1 the tuned
-    melodies keep the data's regular rhythm, autocorrelations about −0.2 / +0.1 / −0.27); ε-greedy
-    annealed from 0.5 to 0.1 with random steps sampled from the Note-RNN (the random steps the
-    composer meets later, so it learns to resolve a leap it did not choose); 128 compositions played at
-    a time; learning rate 3e-3; target rate 0.05; one torch thread (small networks on a shared 2-core
-    CPU run several times faster on one).
+    Not from a paper; made for a policy that composes as the paper's evaluation did, by *sampling*
+    its softmax at temperature 1 (``compose``), and chosen with ``bench/rl_tuner.py``'s count of the
+    paper's metrics and diversity. Exploration samples that same policy (Boltzmann at temperature 1
+    throughout), so tuning meets the situations composing meets, leaps of its own making included.
+    The rule set is ``rl_tuner_open_leaps`` (the paper's own leap reward, which pays coming back from
+    a leap; this kit's step-back rule let a sampling policy farm leap, step back, leap again). Weights:
+    leaps × 2 and unique extremes × 2 (at × 1 about one piece in six doubles a leap or repeats its
+    highest note), autocorrelation × 3 (at × 1 the tuned melodies keep the data's regular rhythm),
+    motif × 1.5, preferred intervals × 0.25 (at × 1 the interval bonuses pull every piece into the
+    same stepwise runs: fewer distinct 4-grams). 128 compositions played at a time; learning rate
+    3e-3; target rate 0.05; one torch thread (small networks on a shared 2-core CPU run several
+    times faster on one).
     """
-    values = {"c": 0.6, "rule_weights": {"low_autocorrelation": 3.0}, "episodes": 24000, "batch_size": 128,
-              "exploration": "egreedy", "random_actions": "prior", "epsilon_start": 0.5, "epsilon": 0.1,
-              "lr": 3e-3, "target_update_rate": 0.05, "num_threads": 1}
+    values = {"c": 0.6, "rules": "rl_tuner_open_leaps",
+              "rule_weights": {"leap_up_back": 2.0, "unique_extremes": 2.0, "low_autocorrelation": 3.0,
+                               "motif": 1.5, "preferred_intervals": 0.25},
+              "episodes": 24000, "batch_size": 128, "exploration": "boltzmann", "temperature_start": 1.0,
+              "temperature": 1.0, "lr": 3e-3, "target_update_rate": 0.05, "num_threads": 1}
     return rl_tuner(**{**values, **overrides})
 
 
@@ -376,28 +382,33 @@ def play(q_net: QNetwork, n: int, length: int, c=None, *, epsilon: float = 0.0,
 
 
 def compose(q_net: QNetwork, n: int = 1, length: int = 32, c=None, epsilon: float = 0.0,
-            seed: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+            seed: int | None = None, generator: torch.Generator | None = None,
+            temperature: float = 1.0) -> torch.Tensor:
     """Compose ``n`` melodies (or grids) of ``length`` steps with a tuned Q-network: LongTensor [n, length].
 
-    ε-greedy: with probability ``epsilon`` a step's event is *sampled from the reward model* (the
-    frozen prior inside ``q_net``, so even random steps stay plausible), otherwise it is the greedy
-    event of the policy (argmax Q; argmax Ψ; argmax log p + G). ``c`` (> 0, default: the network's c)
-    can be any value for a c-conditioned network. Same seed, same music. One 32-step melody takes
-    tens of milliseconds on a CPU (``bench/rl_tuner.py`` measures it). The c/ε playground of
-    notebook 03 calls it.
+    Each step samples the policy: softmax(logits / ``temperature``) of its logits (Q for 'dqn', Ψ for
+    'psi', log p + G for 'g'), as the RL Tuner's evaluation composed (at temperature 1, the default);
+    ``temperature=0`` plays the greedy event (argmax), which makes every piece the same tune. The
+    first event is chosen after the network's start token (the paper primed with a random note
+    instead). With probability ``epsilon`` a step's event is instead *sampled from the reward model*
+    (the frozen prior inside ``q_net``). ``c`` (> 0, default: the network's c) can be any value for a
+    c-conditioned network. Same seed, same music. One 32-step melody takes tens of milliseconds on a
+    CPU (``bench/rl_tuner.py`` measures it). Notebooks 02 and 03 (the c / ε / temperature playground).
     """
     if not isinstance(q_net, QNetwork):
         raise BadParameterError(f"compose needs a QNetwork (from tune or load_q_network), got {type(q_net).__name__}")
     n = int(check_range("n", n, 1))
     length = int(check_range("length", length, 1))
     check_range("epsilon", epsilon, 0, 1)
+    check_range("temperature", temperature, 0)
     if c is not None:
         check_range("c", float(c), 0, low_open=True)
     generator = resolve_generator(seed, generator)
     was_training = q_net.training
     q_net.eval()
     try:
-        return play(q_net, n, length, q_net.check_c(c), epsilon=float(epsilon), generator=generator).actions
+        return play(q_net, n, length, q_net.check_c(c), epsilon=float(epsilon), generator=generator,
+                    temperature=float(temperature) if temperature > 0 else None).actions
     finally:
         q_net.train(was_training)
 

@@ -1,9 +1,10 @@
-"""The c & ε playground of notebook 03: turn two knobs of a tuned RL Tuner and hear the result.
+"""The c, ε & temperature playground of notebook 03: turn the knobs of a tuned RL Tuner and hear the result.
 
 ``c`` weighs the two halves of the RL Tuner's reward r(s, a) = log p(a | s) + r_MT(a, s) / c: small
-c lets the music-theory rules dominate, large c leaves the Note-RNN's own habits. ``ε`` is the
-exploration probability of the ε-greedy policy that composes: at each step, with probability ε
-the event is sampled from the frozen Note-RNN instead of taking the greedy one. A c-conditioned
+c lets the music-theory rules dominate, large c leaves the Note-RNN's own habits. The policy composes
+by sampling softmax(logits / T) at each step: the *temperature* T = 1 is how the paper composed
+(every seed a new tune), T = 0 is greedy (one tune, whatever the seed). ``ε`` is the probability
+that a step's event is sampled from the frozen Note-RNN instead. A c-conditioned
 Q-network (tuned once over a range of c, ``TunerConfig.c_range``) moves with c at no extra cost,
 so every slider release composes, draws and renders a new melody in a fraction of a second.
 
@@ -30,6 +31,8 @@ from musiclab.rl.tuner import compose
 
 #: Largest seed the seed box accepts.
 MAX_SEED = 2**31 - 1
+#: Largest sampling temperature the temperature slider offers.
+MAX_TEMPERATURE = 2.0
 #: Pitch classes of the black keys (their piano-roll rows are shaded).
 BLACK_KEYS = frozenset({1, 3, 6, 8, 10})
 #: Piano-roll geometry (pixels): width of a 16th step, height of a pitch row, left margin for names.
@@ -95,7 +98,7 @@ class Playground:
     """
 
     def __init__(self, q_net: QNetwork, *, length: int = 32, c: float | None = None, epsilon: float = 0.0,
-                 seed: int = 0, c_range: tuple[float, float] = (0.1, 10.0), rules: str = "rl_tuner",
+                 temperature: float = 1.0, seed: int = 0, c_range: tuple[float, float] = (0.1, 10.0), rules: str = "rl_tuner",
                  tempo_bpm: float = 120.0, sample_rate: int = 16000):
         if not isinstance(q_net, QNetwork):
             raise BadParameterError(f"q_net must be a tuned QNetwork (from tune or load_q_network), "
@@ -114,44 +117,47 @@ class Playground:
         self.wav = b""  #: the current melody as WAV bytes (what the player plays)
         self.scores: dict[str, float] = {}  #: the current melody's rule reward, log p and metrics
         self.timings: dict[str, float] = {}  #: seconds of the last update: compose, score, draw, audio, total
-        self.history: list[tuple[float, float, int]] = []  #: (c, ε, seed) of every update
+        self.history: list[tuple[float, float, float, int]] = []  #: (c, ε, temperature, seed) of every update
         self._syncing = False
         self._build()
-        self.update(c=q_net.config.c if c is None else c, epsilon=epsilon, seed=seed)
+        self.update(c=q_net.config.c if c is None else c, epsilon=epsilon, temperature=temperature, seed=seed)
         self.audio.autoplay = True  # later melodies start playing as soon as they arrive
 
     # ----- the methods the widgets call ----------------------------------------------------------
-    def update(self, c: float | None = None, epsilon: float | None = None, seed: int | None = None) -> np.ndarray:
+    def update(self, c: float | None = None, epsilon: float | None = None, seed: int | None = None,
+               temperature: float | None = None) -> np.ndarray:
         """Compose anew at the given values (None keeps the current one); refresh the piano roll,
         the readout and the player; return the melody, np.int64 [length]."""
         started = time.perf_counter()
         c = float(self.c_slider.value if c is None else c)
         epsilon = float(self.epsilon_slider.value if epsilon is None else epsilon)
+        temperature = float(self.temperature_slider.value if temperature is None else temperature)
         seed = _check_seed(self.seed_box.value if seed is None else seed)
         low, high = self.c_range
         if not low <= c <= high:
             what = f"in [{low:g}, {high:g}]" if self.conditioned else f"{low:g}: this network was tuned at that c only"
             raise BadParameterError(f"c must be {what}, got {c!r}")
         check_range("epsilon", epsilon, 0, 1)
-        self._show_values(c, epsilon, seed)
+        check_range("temperature", temperature, 0, MAX_TEMPERATURE)
+        self._show_values(c, epsilon, temperature, seed)
         self.melody = compose(self.q_net, 1, self.length, c=c if self.conditioned else None,
-                              epsilon=epsilon, seed=seed)[0].numpy()
+                              epsilon=epsilon, temperature=temperature, seed=seed)[0].numpy()
         composed = time.perf_counter()
         self.scores = self.score(self.melody)
         scored = time.perf_counter()
-        self.roll.value = self._piano_roll(c, epsilon, seed)
+        self.roll.value = self._piano_roll(c, epsilon, temperature, seed)
         drawn = time.perf_counter()
         self.wav = play_melody(self.melody, tempo_bpm=self.tempo_bpm, sample_rate=self.sample_rate).data
         self.audio.value = self.wav
         done = time.perf_counter()
         self.timings = {"compose": composed - started, "score": scored - composed, "draw": drawn - scored,
                         "audio": done - drawn, "total": done - started}
-        self.history.append((c, epsilon, seed))
-        self.readout.value = self._readout_html(c, epsilon, seed)
+        self.history.append((c, epsilon, temperature, seed))
+        self.readout.value = self._readout_html(c, epsilon, temperature, seed)
         return self.melody
 
     def generate(self) -> np.ndarray:
-        """A new melody at the same c and ε: the next seed (what the button does)."""
+        """A new melody at the same c, ε and temperature: the next seed (what the button does)."""
         return self.update(seed=(int(self.seed_box.value) + 1) % (MAX_SEED + 1))
 
     def score(self, melody) -> dict[str, float]:
@@ -167,16 +173,17 @@ class Playground:
                 "in_key": 1.0 - metrics["notes_not_in_key"], "in_motif": metrics["notes_in_motif"]}
 
     # ----- drawing -------------------------------------------------------------------------------
-    def _piano_roll(self, c: float, epsilon: float, seed: int) -> str:
-        return piano_roll_svg(self.melody, title=f"c = {c:.3g}   ε = {epsilon:.2f}   seed {seed}")
+    def _piano_roll(self, c: float, epsilon: float, temperature: float, seed: int) -> str:
+        return piano_roll_svg(self.melody, title=f"c = {c:.3g}   ε = {epsilon:.2f}   T = {temperature:.2f}   seed {seed}")
 
-    def _readout_html(self, c: float, epsilon: float, seed: int) -> str:
+    def _readout_html(self, c: float, epsilon: float, temperature: float, seed: int) -> str:
         s = self.scores
         notes = int(s["notes"])
         shares = ("no notes: only holds and rests" if notes == 0 else
                   f"{notes} notes, {100 * s['in_key']:.0f} % in key, {100 * s['in_motif']:.0f} % in motifs")
         return (f'<div style="font-family:monospace;font-size:12px">'
-                f"r = log p + r<sub>MT</sub> / c with c = {c:.3g}; ε = {epsilon:.2f}; seed {seed}<br>"
+                f"r = log p + r<sub>MT</sub> / c with c = {c:.3g}; ε = {epsilon:.2f}; "
+                f"temperature {temperature:.2f}{' (greedy)' if temperature == 0 else ''}; seed {seed}<br>"
                 f"Σ r<sub>MT</sub> = {s['rule_reward']:+.1f} &nbsp; mean log p = {s['mean_log_p']:+.2f} nats/step"
                 f" &nbsp; {html.escape(shares)}<br>"
                 f'<span class="playground-time">new melody in {1000 * self.timings["total"]:.0f} ms</span>'
@@ -193,6 +200,9 @@ class Playground:
         self.epsilon_slider = widgets.FloatSlider(
             value=0.0, min=0.0, max=1.0, step=0.05, description="ε (exploration)", continuous_update=False,
             readout_format=".2f", style=style, layout=widgets.Layout(width="320px"))
+        self.temperature_slider = widgets.FloatSlider(
+            value=1.0, min=0.0, max=MAX_TEMPERATURE, step=0.05, description="temperature (0 = greedy)",
+            continuous_update=False, readout_format=".2f", style=style, layout=widgets.Layout(width="340px"))
         self.seed_box = widgets.BoundedIntText(value=0, min=0, max=MAX_SEED, description="seed",
                                                style=style, layout=widgets.Layout(width="150px"))
         self.button = widgets.Button(description="New melody", icon="music", button_style="primary",
@@ -200,20 +210,22 @@ class Playground:
         self.readout = widgets.HTML()
         self.roll = widgets.HTML()
         self.audio = widgets.Audio(format="wav", autoplay=False, controls=True, loop=False)
-        for control in (self.c_slider, self.epsilon_slider, self.seed_box):
+        for control in (self.c_slider, self.epsilon_slider, self.temperature_slider, self.seed_box):
             control.observe(self._on_change, names="value")
         self.button.on_click(lambda _: self.generate())
-        controls = widgets.HBox([self.c_slider, self.epsilon_slider, self.seed_box, self.button])
+        controls = widgets.VBox([widgets.HBox([self.c_slider, self.epsilon_slider, self.temperature_slider]),
+                                  widgets.HBox([self.seed_box, self.button])])
         self.widget = widgets.VBox([controls, self.readout, self.roll, self.audio])
         self.widget.add_class("musiclab-playground")
 
-    def _show_values(self, c: float, epsilon: float, seed: int) -> None:
+    def _show_values(self, c: float, epsilon: float, temperature: float, seed: int) -> None:
         """Set the controls to these values without triggering another update."""
         self._syncing = True
         try:
             if self.conditioned:
                 self.c_slider.value = c
             self.epsilon_slider.value = epsilon
+            self.temperature_slider.value = temperature
             self.seed_box.value = seed
         finally:
             self._syncing = False
