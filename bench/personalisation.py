@@ -3,7 +3,7 @@ keep the music theory? (musiclab.rl.feedback, notebook 07)
 
 For each of N simulated listeners (hidden preferences over the window features, seeds 0..N-1), a
 session of 6 pieces with 5 ±1 reactions each (30 feedback events) runs from the same starting
-generator (default: the shipped tuned Q-network ``rl_tuner_dqn``, loaded by name, so a re-tuned
+generator (default: the shipped tuned Q-network ``rl_tuner_therapy``, loaded by name, so a re-tuned
 checkpoint of that name is picked up as it lands) with the ``fast`` personaliser preset.
 Reported, as medians over listeners:
 
@@ -116,7 +116,7 @@ def plain_pieces(personaliser: feedback.Personaliser, seed: int) -> np.ndarray:
     """METRIC_PIECES ε-greedy pieces of the personaliser's network, no choice: [METRIC_PIECES, length]."""
     cfg = personaliser.config
     return compose(personaliser.q_net, METRIC_PIECES, cfg.length, c=personaliser.c, epsilon=cfg.epsilon, seed=seed,
-                   temperature=0).numpy()
+                   temperature=cfg.compose_temperature).numpy()
 
 
 def run_listener(seed: int, start: QNetwork, config: feedback.PersonaliserConfig, base: feedback.Personaliser,
@@ -187,7 +187,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="4 listeners instead of 20")
     parser.add_argument("--listeners", type=int, default=None)
-    parser.add_argument("--start", default="rl_tuner_dqn", help="a shipped Q-network name, or 'note_rnn'")
+    parser.add_argument("--start", default="rl_tuner_therapy", help="a shipped Q-network name, or 'note_rnn'")
     parser.add_argument("--preset", default="fast", help="personaliser preset (musiclab.rl.feedback.PRESETS)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config field")
     parser.add_argument("--out", type=Path, default=RESULTS)

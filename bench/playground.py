@@ -1,6 +1,6 @@
-"""How fast the c & ε playground (notebook 03) answers a slider release, on this machine.
+"""How fast the c, ε & temperature playground (notebook 03) answers a slider release, on this machine.
 
-Loads the shipped c-conditioned DQN, then times ``Playground.update`` at random (c, ε, seed)
+Loads the shipped c-conditioned DQN, then times ``Playground.update`` at random (c, ε, temperature, seed)
 settings: compose, score, draw (SVG piano roll), render audio, and the total from release to a
 new player's bytes (the browser adds its round trip; tests/test_browser_playground.py prints it).
 Prints a table of medians and writes bench/results/playground.json atomically.
@@ -36,7 +36,7 @@ def measure(updates: int, seed: int = 0) -> dict:
     parts: dict[str, list[float]] = {}
     for _ in range(updates):
         panel.update(c=float(10 ** rng.uniform(-1, 1)), epsilon=float(rng.choice([0.0, 0.1, 0.3, 1.0])),
-                     seed=int(rng.integers(0, 1000)))
+                     temperature=float(rng.choice([0.0, 0.5, 1.0, 1.5])), seed=int(rng.integers(0, 1000)))
         for name, seconds in panel.timings.items():
             parts.setdefault(name, []).append(1000 * seconds)
     return {name: {"median_ms": statistics.median(values), "p90_ms": float(np.percentile(values, 90))}

@@ -83,20 +83,25 @@ SHIPPED: dict[str, ShippedCheckpoint] = {
     "rl_tuner_dqn": ShippedCheckpoint(
         "rl_tuner_dqn.pt",
         "musiclab tune --model melody --algorithm dqn --seed 0 --out data/checkpoints/rl_tuner_dqn.pt",
-        "Q-network tuned from note_rnn_fast by DQN (Q-learning) at c = 0.6, fast preset, RL Tuner rules"),
+        "Q-network tuned from note_rnn_fast by DQN (Q-learning) at c = 0.6, fast preset (composes by sampling)"),
     "rl_tuner_psi": ShippedCheckpoint(
         "rl_tuner_psi.pt",
         "musiclab tune --model melody --algorithm psi --seed 0 --out data/checkpoints/rl_tuner_psi.pt",
-        "Q-network tuned from note_rnn_fast by Psi-learning at c = 0.6, fast preset, RL Tuner rules"),
+        "Q-network tuned from note_rnn_fast by Psi-learning at c = 0.6, fast preset (composes by sampling)"),
     "rl_tuner_g": ShippedCheckpoint(
         "rl_tuner_g.pt",
         "musiclab tune --model melody --algorithm g --seed 0 --out data/checkpoints/rl_tuner_g.pt",
-        "Q-network tuned from note_rnn_fast by G-learning at c = 0.6, fast preset, RL Tuner rules"),
+        "Q-network tuned from note_rnn_fast by G-learning at c = 0.6, fast preset (composes by sampling)"),
     "rl_tuner_rules_only": ShippedCheckpoint(
         "rl_tuner_rules_only.pt",
         "musiclab tune --model melody --algorithm dqn --rules-only --seed 0 "
         "--out data/checkpoints/rl_tuner_rules_only.pt",
         "reference agent: the same DQN tuning with the log p reward dropped (rules only)"),
+    "rl_tuner_therapy": ShippedCheckpoint(
+        "rl_tuner_therapy.pt",
+        "musiclab tune --model melody --algorithm dqn --preset egreedy --seed 0 "
+        "--out data/checkpoints/rl_tuner_therapy.pt",
+        "the therapy session's starting network: DQN at c = 0.6, egreedy preset (composes greedily, varied by ε)"),
     "rl_tuner_playground": ShippedCheckpoint(
         "rl_tuner_playground.pt",
         "musiclab tune --model melody --algorithm dqn --preset playground --seed 0 "

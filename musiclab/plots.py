@@ -716,7 +716,7 @@ def rules_vs_diversity(points, rule_key: str = "notes_in_motif", marked: str | N
         if marked not in points:
             raise BadParameterError(f"marked must be one of the labels, got {marked!r}")
         ax.plot(points[marked]["distinct_4gram_share"], points[marked][rule_key], marker="*", markersize=16,
-                color=REWARD_COLORS["rules"], linestyle="none", gid="marked", label=f"shipped: {marked}")
+                color=REWARD_COLORS["rules"], linestyle="none", gid="marked", label=marked)
     ax.set_xlabel("distinct pitch 4-grams / all (diversity)")
     ax.set_ylabel(rule_key.replace("_", " "))
     ax.grid(color=BEAT_LINE, linewidth=0.6)

@@ -438,12 +438,22 @@ def test_rule_weights_replace_the_weights_of_the_named_rules_only():
     assert set(weights.values()) == {1.0} and len(weights) == len(rule_set("rl_tuner").rules) - 1
 
 
+def test_the_fast_preset_explores_as_it_composes_with_the_papers_leap_reward():
+    config = T.preset("fast")
+    assert config.exploration == "boltzmann" and config.temperature_start == config.temperature == 1.0
+    rules = T.Tuner(tiny_rnn(), T.preset("fast", episodes=1)).rules
+    assert "leap_up_back" in rules.rules and "leap_resolution" not in rules.rules
+    assert rules.rules["leap_up_back"][1] == 2.0
+    egreedy = T.preset("egreedy")
+    assert egreedy.exploration == "egreedy" and egreedy.rules == "rl_tuner"
+
+
 def test_unknown_rule_sets_algorithms_and_presets_list_the_valid_names():
     with pytest.raises(UnknownNameError, match="rl_tuner"):
         T.Tuner(tiny_rnn(), small(rules="jazz"))
     with pytest.raises(UnknownNameError, match="'dqn', 'psi', 'g'"):
         T.tune_from_checkpoint("unused.pt", "a3c")
-    with pytest.raises(UnknownNameError, match="'rl_tuner', 'therapy', 'fast', 'playground', 'drums'"):
+    with pytest.raises(UnknownNameError, match="'rl_tuner', 'therapy', 'fast', 'egreedy', 'playground', 'drums'"):
         T.preset("slow")
     with pytest.raises(BadParameterError, match="unknown TunerConfig field"):
         T.preset("fast", discount=0.9)

@@ -40,7 +40,7 @@ import torch
 from tqdm.auto import tqdm
 
 from musiclab.data.melody import NUM_CLASSES, STEPS_PER_QUARTER
-from musiclab.errors import BadParameterError, check_range
+from musiclab.errors import BadParameterError, check_choice, check_range
 from musiclab.profiles import FEEDBACK_KINDS, FeedbackEvent, Profile, ProfileStore
 from musiclab.rl.preference import (NUM_FEATURES, WINDOW_STEPS, FeatureScale, PreferenceModel, PreferenceRule,
                                     SimulatedListener, all_window_features, feedback_target, window_features)
@@ -48,6 +48,7 @@ from musiclab.rl.q_network import QNetwork, target_network
 from musiclab.rl.replay import EpisodeReplay
 from musiclab.eval.melody import PIECE_PROFILE_KEYS, piece_profiles
 from musiclab.rl.rules import FIRST_PITCH_EVENT, RuleSet, rule_set
+from musiclab.rl.tuner import PRESETS as TUNER_PRESETS
 from musiclab.rl.tuner import Tuner, compose, preset
 
 _EXACT = [PIECE_PROFILE_KEYS.index(k) for k in ("starts_with_tonic", "unique_max", "unique_min")]
@@ -147,6 +148,12 @@ class PersonaliserConfig:
     """Adam learning rate of the re-tuning (small: each round nudges the network)."""
     temperature: float = 0.7
     """Boltzmann exploration temperature while re-tuning (fixed)."""
+    tuner_preset: str = "egreedy"
+    """The TunerConfig preset (``musiclab.rl.tuner.PRESETS``) that tuned the starting network: the
+    re-tuning keeps its rule set and rule weights (``rl_tuner_therapy`` was tuned with 'egreedy')."""
+    compose_temperature: float = 0.0
+    """Sampling temperature of the policy when composing pieces and candidates (0: the greedy
+    event, varied by ε; 1: samples of the policy, as ``musiclab.rl.tuner.compose`` composes)."""
     candidates: int = 128
     """Pieces composed per "next piece" (one batch, a fraction of a second); the one the preference
     model likes best (among those matching the theory profile, ``match_theory``) is played. The
@@ -189,6 +196,8 @@ class PersonaliserConfig:
             check_range(name, getattr(self, name), 1)
         check_range("lr", self.lr, 0.0, low_open=True)
         check_range("temperature", self.temperature, 0.0, low_open=True)
+        check_range("compose_temperature", self.compose_temperature, 0.0)
+        check_choice("tuner_preset", self.tuner_preset, TUNER_PRESETS)
         check_range("epsilon", self.epsilon, 0.0, 1.0)
         if self.c is not None:
             check_range("c", self.c, 0.0, low_open=True)
@@ -250,7 +259,7 @@ class RoundReport:
 class Personaliser:
     """One listener's generator: a tuned Q-network, re-tuned toward their feedback (notebook 07).
 
-    ``q_net``: the starting network (e.g. ``load_q_network('rl_tuner_dqn')``; it is copied, never
+    ``q_net``: the starting network (e.g. ``load_q_network('rl_tuner_therapy')``; it is copied, never
     changed, and kept as the unpersonalised generator that composes the reference pieces of the
     theory match). ``scale``: the feature standardisation (default: fitted on
     ``config.scale_pieces`` pieces of ``q_net``, which also give the usual leap shares, ``leap_rates``).
@@ -268,20 +277,20 @@ class Personaliser:
         if not conditioned and self.c != q_net.config.c:
             raise BadParameterError(f"this Q-network was tuned at c={q_net.config.c} only; use c=None")
         usual = compose(q_net, config.scale_pieces, config.length, c=self.c, epsilon=config.epsilon,
-                        seed=config.seed, temperature=0).numpy()
+                        seed=config.seed, temperature=config.compose_temperature).numpy()
         self.scale = scale if scale is not None else FeatureScale.fit(usual, config.window)
         parts, wholes = (counts.sum(axis=0) for counts in leap_counts(piece_profiles(usual)))
         self.leap_rates = np.divide(parts, wholes, out=np.zeros(2), where=wholes > 0)
         self.start = copy.deepcopy(q_net).eval()
         self.preference = PreferenceModel(l2=config.l2)
-        theory = rule_set(preset("fast").rules, config.length)  # the rules the shipped networks were tuned with
+        theory = rule_set(preset(config.tuner_preset).rules, config.length)  # the starting network's rules
         self.rules = RuleSet(f"{theory.name}+preference", {
             **theory.rules,
             "preference": (PreferenceRule(self.preference, self.scale, config.window), config.weight * self.c)},
             num_steps=config.length)
         tuner_config = preset(
-            "fast", algorithm=q_net.config.algorithm, c=self.c, c_range=(self.c, self.c) if conditioned else None,
-            episodes=config.episodes, length=config.length, batch_size=config.batch_size,
+            config.tuner_preset, algorithm=q_net.config.algorithm, c=self.c,
+            c_range=(self.c, self.c) if conditioned else None, episodes=config.episodes, length=config.length, batch_size=config.batch_size,
             memory=config.episodes * config.length, train_every=config.train_every, lr=config.lr,
             exploration="boltzmann", temperature_start=config.temperature, temperature=config.temperature,
             anneal_fraction=0.0,
@@ -317,11 +326,11 @@ class Personaliser:
         reference = None
         if cfg.match_theory:
             reference = compose(self.start, n, cfg.length, c=self.c, epsilon=cfg.epsilon, seed=seed,
-                                temperature=0).numpy()
+                                temperature=cfg.compose_temperature).numpy()
             if self.preference.count == 0:
                 return reference
         pieces = compose(self.q_net, n * cfg.candidates, cfg.length, c=self.c, epsilon=cfg.epsilon,
-                         seed=seed, temperature=0).numpy().reshape(n, cfg.candidates, cfg.length)
+                         seed=seed, temperature=cfg.compose_temperature).numpy().reshape(n, cfg.candidates, cfg.length)
         if reference is not None:
             pieces = np.concatenate([reference[:, None], pieces], axis=1)
         elif self.preference.count == 0 or (cfg.candidates == 1 and not cfg.octaves):

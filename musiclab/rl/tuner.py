@@ -222,6 +222,23 @@ def fast(**overrides) -> TunerConfig:
     return rl_tuner(**{**values, **overrides})
 
 
+def egreedy(**overrides) -> TunerConfig:
+    """The tuner of the therapy session's starting network (``rl_tuner_therapy``, notebook 07): a
+    policy that composes *greedily*, varied by ε random steps. 24,000 compositions at c = 0.6, the
+    ``rl_tuner`` rules with autocorrelation × 3, ε-greedy annealed from 0.5 to 0.1 with random steps
+    sampled from the Note-RNN (the random steps that composer meets later), 128 compositions at a
+    time, learning rate 3e-3, target rate 0.05, one torch thread.
+
+    Not from a paper; this kit's first shipped tuner, kept for the therapy session, whose listener
+    chooses among ε-varied candidates of one tune (``musiclab.rl.feedback``). Sampled at temperature 1
+    it follows the rules less well than ``fast`` (``bench/rl_tuner.py`` counts both ways).
+    """
+    values = {"c": 0.6, "rule_weights": {"low_autocorrelation": 3.0}, "episodes": 24000, "batch_size": 128,
+              "exploration": "egreedy", "random_actions": "prior", "epsilon_start": 0.5, "epsilon": 0.1,
+              "lr": 3e-3, "target_update_rate": 0.05, "num_threads": 1}
+    return rl_tuner(**{**values, **overrides})
+
+
 def playground(**overrides) -> TunerConfig:
     """The ``fast`` tuner trained over c in [0.1, 10] (log-uniform per composition): one c-conditioned
     network (``rl_tuner_playground``) for the c slider of notebook 03, no retraining per c.
@@ -246,7 +263,8 @@ def drums(**overrides) -> TunerConfig:
 
 
 #: Named tuner presets; ``preset(name, **overrides)`` builds one.
-PRESETS = {"rl_tuner": rl_tuner, "therapy": therapy, "fast": fast, "playground": playground, "drums": drums}
+PRESETS = {"rl_tuner": rl_tuner, "therapy": therapy, "fast": fast, "egreedy": egreedy, "playground": playground,
+           "drums": drums}
 
 
 def preset(name: str, **overrides) -> TunerConfig:
