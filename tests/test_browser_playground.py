@@ -59,7 +59,7 @@ def test_moving_the_c_slider_plays_a_new_melody():
         panel.wait_for(state="visible", timeout=60_000)
         panel.locator("audio").wait_for(state="attached")
         panel.locator("svg.piano-roll rect.note").first.wait_for(state="attached")
-        assert panel.locator(".noUi-handle").count() == 2  # c and ε
+        assert panel.locator(".noUi-handle").count() == 3  # c, ε and temperature
         c_label = panel.locator(".widget-readout").first
         c_before = c_label.inner_text()
         readout_before = panel.locator(".widget-html-content").first.inner_text()
