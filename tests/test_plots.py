@@ -14,6 +14,8 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from musiclab import plots  # noqa: E402
+from musiclab.plots import core  # noqa: E402
+from musiclab.plots import drums as plot_drums  # noqa: E402
 from musiclab.data import drums, melody  # noqa: E402
 from musiclab.errors import BadParameterError  # noqa: E402
 
@@ -52,8 +54,8 @@ def test_piano_roll_draws_one_bar_per_note_where_the_note_sounds():
 
 def test_piano_roll_has_bar_lines_every_16_steps_and_beat_lines_every_4():
     ax = plots.piano_roll(tune_events())
-    assert line_positions(ax, plots.BAR_LINE) == {0, 16, 32, 48, 64}
-    assert line_positions(ax, plots.BEAT_LINE) == {s for s in range(0, 65, 4) if s % 16}
+    assert line_positions(ax, core.BAR_LINE) == {0, 16, 32, 48, 64}
+    assert line_positions(ax, core.BEAT_LINE) == {s for s in range(0, 65, 4) if s % 16}
     assert ax.get_xlim() == (0, 64)
 
 
@@ -105,14 +107,14 @@ def test_drum_grid_labels_all_ten_classes_and_draws_beat_and_bar_lines():
     labels = [tick.get_text() for tick in ax.get_yticklabels()]
     assert len(labels) == drums.NUM_DRUM_CLASSES
     assert labels[0].startswith("kick") and labels[drums.SILENCE].startswith("silence")
-    assert line_positions(ax, plots.BAR_LINE) == {0, 16, 32}
-    assert line_positions(ax, plots.BEAT_LINE) == {4, 8, 12, 20, 24, 28}
+    assert line_positions(ax, core.BAR_LINE) == {0, 16, 32}
+    assert line_positions(ax, core.BEAT_LINE) == {4, 8, 12, 20, 24, 28}
 
 
 def test_drum_grid_colours_hits_by_drum():
     ax = plots.drum_grid(rock_grid())
     colours = {matplotlib.colors.to_hex(p.get_facecolor()) for p in drawn(ax, "hit")}
-    assert colours == {plots.DRUM_COLORS[name] for name in ("kick", "snare", "closed_hihat")}
+    assert colours == {plot_drums.DRUM_COLORS[name] for name in ("kick", "snare", "closed_hihat")}
 
 
 @pytest.mark.parametrize("bad", [np.zeros(31, dtype=np.int64), np.full(32, 10),
@@ -147,7 +149,7 @@ def test_pianoroll_pm_draws_every_note_of_every_instrument_at_its_time_and_pitch
 def test_pianoroll_pm_names_the_instruments_in_a_legend_and_marks_the_bars():
     ax = plots.pianoroll_pm(band())
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["flute", "Acoustic Bass", "drums"]
-    assert line_positions(ax, plots.BAR_LINE) == {0.0, 2.0, 4.0}  # 4/4 at 120 bpm, ends at 5.9 s
+    assert line_positions(ax, core.BAR_LINE) == {0.0, 2.0, 4.0}  # 4/4 at 120 bpm, ends at 5.9 s
 
 
 def test_pianoroll_pm_max_seconds_shows_only_the_start():

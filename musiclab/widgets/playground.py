@@ -24,7 +24,7 @@ from musiclab.audio import check_sample_rate, play_melody
 from musiclab.data.melody import STEPS_PER_QUARTER, check_events, decode_events, pitch_name
 from musiclab.errors import BadParameterError, check_range
 from musiclab.eval.melody import melody_metrics
-from musiclab.plots import BAR_LINE, BEAT_LINE, BLACK_KEY_ROW, NOTE_COLOR, NOTE_EDGE, WHITE_KEY_ROW
+from musiclab.plots.core import BAR_LINE, BEAT_LINE, BLACK_KEY_ROW, BLACK_KEYS, NOTE_COLOR, NOTE_EDGE, WHITE_KEY_ROW
 from musiclab.rl.q_network import QNetwork
 from musiclab.rl.rules import FIRST_PITCH_EVENT, rule_set
 from musiclab.rl.tuner import compose
@@ -33,8 +33,6 @@ from musiclab.rl.tuner import compose
 MAX_SEED = 2**31 - 1
 #: Largest sampling temperature the temperature slider offers.
 MAX_TEMPERATURE = 2.0
-#: Pitch classes of the black keys (their piano-roll rows are shaded).
-BLACK_KEYS = frozenset({1, 3, 6, 8, 10})
 #: Piano-roll geometry (pixels): width of a 16th step, height of a pitch row, left margin for names.
 STEP_PX, ROW_PX, LABEL_PX = 20, 9, 36
 
