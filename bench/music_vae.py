@@ -36,7 +36,8 @@ from musiclab.data.cache import atomic_write_bytes  # noqa: E402
 from musiclab.data.calming import calming_tunes  # noqa: E402
 from musiclab.eval.melody import mean_log_p  # noqa: E402
 from musiclab.models import music_vae as V  # noqa: E402
-from musiclab.models import vae_training as VT  # noqa: E402
+from musiclab.eval import vae as VT  # noqa: E402
+from musiclab.models import vae_training  # noqa: E402
 from musiclab.models.train import evaluate  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "music_vae.json"
@@ -57,7 +58,7 @@ def _paths(model, a: np.ndarray, b: np.ndarray, seed: int) -> dict[str, np.ndarr
 
 def interpolation_quality(model, judge, pairs: int, seed: int) -> dict[str, dict[str, float]]:
     """Mean in-key share, step change and log p under ``judge`` per method over ``pairs`` lullaby pairs."""
-    windows = [t.events[:VT.WINDOW] for t in calming_tunes(("lullaby",), quiet=True) if t.steps >= VT.WINDOW]
+    windows = [t.events[:vae_training.WINDOW] for t in calming_tunes(("lullaby",), quiet=True) if t.steps >= vae_training.WINDOW]
     rng = np.random.default_rng(seed)
     scores: dict[str, dict[str, list[float]]] = {}
     for _ in range(pairs):
@@ -86,7 +87,7 @@ def main(argv=None) -> dict:
     started = time.perf_counter()
     model = load_model(NAME, device="cpu")
     extra = load_checkpoint(shipped_path(NAME))["extra"]
-    windows = VT.essen_windows("test", 1024 if args.quick else 4096, seed=args.seed + 1)
+    windows = vae_training.essen_windows("test", 1024 if args.quick else 4096, seed=args.seed + 1)
     recon_started = time.perf_counter()
     accuracy = V.reconstruction_accuracy(model, windows)
     recon_seconds = time.perf_counter() - recon_started

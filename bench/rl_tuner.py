@@ -50,7 +50,7 @@ from musiclab.eval.diversity import diversity_metrics  # noqa: E402
 from musiclab.eval.melody import LOG_P_KEY, metric_table  # noqa: E402
 from musiclab.eval.paper import PAPER_DQN_ROW, PAPER_KEYS, paper_metrics  # noqa: E402
 from musiclab.rl import tuner as T  # noqa: E402
-from musiclab.rl.rules import rule_set  # noqa: E402
+from musiclab.rl.rules import rule_set
 from musiclab.runtime import atomic_write_bytes  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"

@@ -137,8 +137,7 @@ SHIPPED: dict[str, ShippedCheckpoint] = {
         "(constant epsilon 0.1, 8,000 grids started from 8-step openings of the training grids)"),
     "music_vae_cpu": ShippedCheckpoint(
         "music_vae_cpu.pt",
-        "python -m musiclab.models.vae_training --preset cpu --steps 4000 --seed 0 "
-        "--out data/checkpoints/music_vae_cpu.pt",
+        "musiclab train music-vae --preset cpu --steps 4000 --seed 0 --out data/checkpoints/music_vae_cpu.pt",
         "MusicVAE, cpu preset (bi-LSTM 128 encoder read at all 32 steps, latent 32, 1 x 256 decoder), "
         "4,000 Adam steps on Essen 2-bar windows; held-out reconstruction accuracy 0.950 (no teacher forcing)"),
 }

@@ -89,9 +89,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     if args.model == "note-cnn":
         return _train_note_cnn(args)
     if args.model == "music-vae":
-        from musiclab.models.vae_training import train_music_vae_from_args
-        train_music_vae_from_args(args)
-        return None
+        return _train_music_vae(args)
     from dataclasses import asdict
 
     import torch
@@ -134,6 +132,32 @@ def cmd_train(args: argparse.Namespace) -> None:
           f"({history.steps_done} steps, {history.stop_reason}, {history.seconds:.1f} s, "
           f"{history.steps_per_second:.1f} steps/s)")
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
+
+
+#: ``musiclab train`` options a MusicVAE run does not take (it always trains on Essen 2-bar windows).
+VAE_UNUSED_OPTIONS = ("window", "hop", "threads", "hidden", "layers", "dropout", "embedding", "device")
+
+
+def _train_music_vae(args: argparse.Namespace) -> None:
+    """Train a MusicVAE preset on Essen 2-bar windows (``musiclab.models.vae_training``); print its figures."""
+    from musiclab.errors import BadParameterError
+    from musiclab.models.vae_training import TRAIN_DEFAULTS, train_music_vae
+
+    unused = [f"--{name.replace('_', '-')}" for name in VAE_UNUSED_OPTIONS if getattr(args, name) is not None]
+    if args.corpus != "essen" or args.subset != "default":
+        unused.append("--corpus/--subset")
+    if unused:
+        raise BadParameterError(f"train music-vae does not take {', '.join(unused)}: it trains on the Essen "
+                                "2-bar windows; its options are --preset, --steps, --seed, --batch-size, --lr, "
+                                "--eval-every, --out, --quiet")
+    options = {name: getattr(args, name) if getattr(args, name) is not None else default
+               for name, default in TRAIN_DEFAULTS.items()}
+    _, figures = train_music_vae(args.preset, args.steps if args.steps is not None else 4000, args.seed,
+                                 args.out, args.quiet, **options)
+    for key in ("train_seconds", "test_reconstruction_accuracy", "test_teacher_forced_accuracy",
+                "test_kl_bits", "test_recon_nats"):
+        print(f"{key}: {figures[key]}")
+    print(f"wrote {args.out}")
 
 
 def _train_note_cnn(args: argparse.Namespace) -> None:

@@ -9,7 +9,7 @@ import pytest
 from musiclab.data.drums import DRUM_CLASSES, SILENCE, load_grooves
 from musiclab.errors import UnknownNameError
 from musiclab.rl import drum_rules as dr
-from musiclab.rl.rules import RuleSet, describe
+from musiclab.rl.rule_set import RuleSet, describe
 
 K, S, HH, OH, RD, CR, TOM = (DRUM_CLASSES.index(name) for name in
                              ("kick", "snare", "closed_hihat", "open_hihat", "ride", "crash", "high_tom"))

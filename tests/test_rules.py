@@ -8,11 +8,12 @@ import torch
 from musiclab.data.melody import NO_EVENT, NOTE_OFF, NUM_CLASSES
 from musiclab.errors import BadParameterError, UnknownNameError
 from musiclab.rl import rules
-from musiclab.rl.rules import (
-    RuleSet, autocorrelations, classic_lstm_rules, describe, ends_on_tonic, in_key, leap_resolution,
-    low_autocorrelation, make_rule_set, motif, leap_up_back, no_excessive_repeats, open_leap_outcomes,
-    preferred_intervals, repeated_motif, rl_tuner_rules, rule_set, starts_on_tonic, unique_extremes,
-)
+from musiclab.rl.rule_set import RuleSet, describe, reweighted
+from musiclab.rl.rules import (classic_lstm_rules, ends_on_tonic, in_key, leap_resolution,
+                               low_autocorrelation, make_rule_set, motif, leap_up_back, no_excessive_repeats,
+                               preferred_intervals, repeated_motif, rl_tuner_rules, rule_set,
+                               starts_on_tonic, unique_extremes)
+from musiclab.theory import autocorrelations, open_leap_outcomes
 
 _NAMES = {"C": 0, "C#": 1, "D": 2, "D#": 3, "E": 4, "F": 5, "F#": 6, "G": 7, "G#": 8, "A": 9, "A#": 10, "B": 11}
 
@@ -313,11 +314,11 @@ def test_summed_over_a_piece_it_pays_three_per_unique_extreme_of_the_whole_piece
 # --- rule sets --------------------------------------------------------------------------------
 
 def test_reweighting_a_set_changes_only_the_named_weights():
-    heavier = rules.reweighted(rl_tuner_rules(), {"leap_resolution": 2.0})
+    heavier = reweighted(rl_tuner_rules(), {"leap_resolution": 2.0})
     assert heavier.reward(mel("C4 G4"), ev("F4"), 2) - rl_tuner_rules().reward(mel("C4 G4"), ev("F4"), 2) == 5.0
     assert heavier.rules["in_key"][1] == 1.0 and heavier.name == "rl_tuner"
     with pytest.raises(UnknownNameError, match="'in_key'"):
-        rules.reweighted(rl_tuner_rules(), {"swing": 1.0})
+        reweighted(rl_tuner_rules(), {"swing": 1.0})
 
 
 def test_the_rule_sets_hold_the_rules_they_name():

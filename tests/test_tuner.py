@@ -23,7 +23,8 @@ from musiclab.models.sequence import SequenceModel
 from musiclab.rl import tuner as T
 from musiclab.rl.q_network import QNetwork, soft_update, target_network
 from musiclab.rl.replay import EpisodeBatch, EpisodeReplay
-from musiclab.rl.rules import RuleSet, rule_set
+from musiclab.rl.rule_set import RuleSet
+from musiclab.rl.rules import rule_set
 
 C = NUM_CLASSES
 

@@ -1,8 +1,6 @@
 """Training the shipped MusicVAE, the interpolation-quality measures and the VAE figures (notebook 04)."""
 from __future__ import annotations
 
-import argparse
-
 import matplotlib
 
 matplotlib.use("Agg")
@@ -16,10 +14,9 @@ from musiclab import plots
 from musiclab.checkpoints import SHIPPED, load_checkpoint, load_model
 from musiclab.errors import BadParameterError, UnknownNameError
 from musiclab.models.music_vae import MusicVAE, preset
-from musiclab.models.vae_training import (
-    WINDOW, add_arguments, command_line, in_key_share, main, note_space_blend, step_change,
-    train_music_vae, train_music_vae_from_args,
-)
+from musiclab.cli import main
+from musiclab.eval.vae import in_key_share, note_space_blend, step_change
+from musiclab.models.vae_training import WINDOW, command_line, train_music_vae
 
 C4, CS4 = 60 - 46, 61 - 46  # onset events of C4 (in C major) and C#4 (not)
 
@@ -43,7 +40,7 @@ def test_a_tiny_run_writes_a_loadable_checkpoint_with_its_command(tiny_run):
         assert torch.equal(tensor, loaded.state_dict()[name]), name
     extra = load_checkpoint(path)["extra"]
     assert extra["command"] == command_line("cpu", 4, 0, path, batch_size=64, lr=3e-3, eval_every=2)
-    assert extra["command"].startswith("python -m musiclab.models.vae_training --preset cpu --steps 4 "
+    assert extra["command"].startswith("musiclab train music-vae --preset cpu --steps 4 "
                                        "--seed 0 --eval-every 2 --out")
     assert extra["steps"] == 4 and extra["train_windows"] == 128 and extra["eval_windows"] == 32
     assert len(extra["train_loss"]) == 4 and extra["valid_steps"] == [2, 4]
@@ -79,47 +76,42 @@ def test_training_rejects_a_bad_preset_or_step_count():
 
 def test_the_command_line_requires_an_output_file():
     with pytest.raises(SystemExit):
-        main(["--preset", "cpu", "--steps", "1"])
+        main(["train", "music-vae", "--preset", "cpu", "--steps", "1"])
 
 
 def test_the_reproducing_command_names_only_options_that_differ_from_the_defaults():
     plain = command_line("cpu", 4000, 0, "m.pt", batch_size=64, lr=3e-3, eval_every=250)
-    assert plain == "python -m musiclab.models.vae_training --preset cpu --steps 4000 --seed 0 --out m.pt"
+    assert plain == "musiclab train music-vae --preset cpu --steps 4000 --seed 0 --out m.pt"
     assert command_line("cpu", 10, 1, "m.pt") == plain.replace("4000", "10").replace("--seed 0", "--seed 1")
     changed = command_line("cpu", 10, 0, "m.pt", batch_size=128, lr=0.001)
     assert "--batch-size 128 --lr 0.001 --out m.pt" in changed
 
 
-def test_the_command_line_options_parse_to_the_shipped_recipe_by_default():
-    args = add_arguments(argparse.ArgumentParser()).parse_args(["--out", "m.pt"])
-    assert (args.preset, args.steps, args.seed, args.batch_size, args.lr, args.eval_every) == \
-        ("cpu", 4000, 0, 64, 3e-3, 250)
-    assert SHIPPED["music_vae_cpu"].command.startswith(
-        "python -m musiclab.models.vae_training --preset cpu --steps 4000 --seed 0 --out")
-
-
-def test_the_cli_entry_point_takes_a_namespace_with_missing_options_and_checks_the_preset(tmp_path):
-    with pytest.raises(UnknownNameError, match="cpu"):  # `musiclab train`'s default preset is not a VAE's
-        train_music_vae_from_args(argparse.Namespace(preset="fast", steps=None, out=tmp_path / "x.pt"))
+def test_the_command_line_checks_the_preset_and_refuses_options_a_vae_does_not_take(tmp_path, capsys):
+    assert main(["train", "music-vae", "--preset", "fast", "--out", str(tmp_path / "x.pt")]) == 2
+    assert "cpu" in capsys.readouterr().err  # the valid presets are listed
+    assert main(["train", "music-vae", "--hidden", "64", "--out", str(tmp_path / "x.pt")]) == 2
+    assert "does not take --hidden" in capsys.readouterr().err
     assert not (tmp_path / "x.pt").exists()
 
 
 @pytest.mark.slow
 def test_the_command_line_trains_and_saves_a_checkpoint_with_its_command(tmp_path, capsys):
     out = tmp_path / "cli.pt"
-    main(["--steps", "2", "--eval-every", "1", "--batch-size", "8", "--out", str(out), "--quiet"])
+    assert main(["train", "music-vae", "--steps", "2", "--eval-every", "1", "--batch-size", "8",
+                 "--out", str(out), "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "test_reconstruction_accuracy:" in printed and f"wrote {out}" in printed
     extra = load_checkpoint(out)["extra"]
     assert extra["steps"] == 2 and extra["batch_size"] == 8 and extra["valid_steps"] == [1, 2]
-    assert extra["command"] == (f"python -m musiclab.models.vae_training --preset cpu --steps 2 --seed 0 "
+    assert extra["command"] == (f"musiclab train music-vae --preset cpu --steps 2 --seed 0 "
                                 f"--batch-size 8 --eval-every 1 --out {out}")
 
 
 def test_the_shipped_checkpoint_is_registered_with_its_reproducing_command():
     entry = SHIPPED["music_vae_cpu"]
     assert entry.file == "music_vae_cpu.pt"
-    assert entry.command.startswith("python -m musiclab.models.vae_training --preset cpu")
+    assert entry.command.startswith("musiclab train music-vae --preset cpu --steps 4000 --seed 0")
     assert "--out data/checkpoints/music_vae_cpu.pt" in entry.command
 
 

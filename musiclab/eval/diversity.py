@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from musiclab.eval.melody import check_compositions
-from musiclab.rl.rules import FIRST_PITCH_EVENT
+from musiclab.theory import FIRST_PITCH_EVENT
 from musiclab.data.melody import PITCH_OFFSET
 
 #: The keys :func:`diversity_metrics` returns.

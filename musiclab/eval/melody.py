@@ -19,11 +19,9 @@ import torch
 
 from musiclab.data.melody import NUM_CLASSES
 from musiclab.errors import BadParameterError
-from musiclab.rl.rules import (
-    FIRST_PITCH_EVENT, LEAP_DOUBLED, LEAP_RESOLVED, LEAP_SEMITONES, MOTIF_MIN_PITCHES, MOTIF_STEPS,
-    OUT_OF_KEY_EVENT, TONIC_EVENT, STEP_SEMITONES, autocorrelations, is_excessive_repeat,
-    motif_pitch_counts, open_leap_outcomes,
-)
+from musiclab.theory import (FIRST_PITCH_EVENT, LEAP_DOUBLED, LEAP_RESOLVED, LEAP_SEMITONES,
+                             MOTIF_MIN_PITCHES, MOTIF_STEPS, OUT_OF_KEY_EVENT, TONIC_EVENT, STEP_SEMITONES,
+                             autocorrelations, is_excessive_repeat, motif_pitch_counts, open_leap_outcomes)
 
 #: The metrics of the table, in the paper's order (all fractions in [0, 1] but the autocorrelations).
 METRIC_KEYS = (
@@ -103,7 +101,7 @@ def _excessive_repeats(compositions: np.ndarray) -> int:
 
 def _leap_outcome_counts(pieces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per piece of [N, T]: (leaps resolved, leaps doubled) as the RL Tuner's evaluation counts them
-    (:func:`~musiclab.rl.rules.open_leap_outcomes`), float64 [N] each."""
+    (:func:`~musiclab.theory.open_leap_outcomes`), float64 [N] each."""
     outcomes = np.array([open_leap_outcomes(row) for row in pieces.tolist()]).reshape(pieces.shape)
     return ((outcomes == LEAP_RESOLVED).sum(axis=1).astype(np.float64),
             (outcomes == LEAP_DOUBLED).sum(axis=1).astype(np.float64))
@@ -111,7 +109,7 @@ def _leap_outcome_counts(pieces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _stepped_back_counts(pieces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per piece of [N, T]: (leaps followed by another note, of which the next note steps back),
-    float64 [N] each; the step-back test of :func:`~musiclab.rl.rules.leap_outcome`, vectorised."""
+    float64 [N] each; the step-back test of :func:`~musiclab.theory.leap_outcome`, vectorised."""
     rows = len(pieces)
     before, leap_end = np.full(rows, -1), np.full(rows, -1)  # the last two pitches so far
     leaps, stepped_back = np.zeros(rows), np.zeros(rows)
@@ -169,11 +167,11 @@ def melody_metrics(compositions, model=None) -> dict[str, float]:
     "Notes" are pitch onsets (events ≥ 2). Fractions are NaN when their denominator is 0.
 
     - ``notes_excessively_repeated``: notes that the repeat rule penalises (the 5th onset of a pitch
-      in a row, the 7th when holds/rests lie between; :func:`~musiclab.rl.rules.is_excessive_repeat`)
+      in a row, the 7th when holds/rests lie between; :func:`~musiclab.theory.is_excessive_repeat`)
       / all notes.
     - ``notes_not_in_key``: notes outside C major / all notes.
     - ``autocorrelation_lag1`` … ``lag3``: the autocorrelation of each composition's raw events at lag
-      1, 2, 3 (:func:`~musiclab.rl.rules.autocorrelations`), averaged over the compositions where it is
+      1, 2, 3 (:func:`~musiclab.theory.autocorrelations`), averaged over the compositions where it is
       defined (not constant).
     - ``starts_with_tonic``: compositions whose first event is a C onset (any octave) / compositions.
     - ``leaps_resolved``: the RL Tuner's own count (its evaluation code; ``open_leap_outcomes``): a

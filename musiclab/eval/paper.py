@@ -16,7 +16,7 @@ note-off, 1 no-event, event e ≥ 2 = MIDI pitch e + 46; event 14 is C4). What t
   events, averaged over compositions where defined.
 - ``starts_with_tonic``: compositions whose first event is event 14 (C4), and no other C.
 - ``leaps_resolved``: resolved / (resolved + doubled) leaps, the paper's open-leap bookkeeping
-  (:func:`~musiclab.rl.rules.open_leap_outcomes`).
+  (:func:`~musiclab.theory.open_leap_outcomes`).
 - ``unique_max``: the maximum *event* of the composition occurs once; ``unique_min``: the lowest
   pitch event occurs once (compositions without a pitch have neither).
 - ``notes_in_motif``: events whose 8-event window ending there (the event included) holds ≥ 3
@@ -34,8 +34,8 @@ import numpy as np
 
 from musiclab.data.melody import NO_EVENT, NOTE_OFF, NUM_CLASSES
 from musiclab.eval.melody import LOG_P_KEY, check_compositions, mean_log_p
-from musiclab.rl.rules import (FIRST_PITCH_EVENT, LEAP_DOUBLED, LEAP_RESOLVED, MOTIF_MIN_PITCHES, MOTIF_STEPS,
-                               OUT_OF_KEY_EVENT, autocorrelations, motif_pitch_counts, open_leap_outcomes)
+from musiclab.theory import (FIRST_PITCH_EVENT, LEAP_DOUBLED, LEAP_RESOLVED, MOTIF_MIN_PITCHES, MOTIF_STEPS,
+                             OUT_OF_KEY_EVENT, autocorrelations, motif_pitch_counts, open_leap_outcomes)
 
 #: The paper's tonic: event 14, MIDI 60 (C4); ``rl_tuner_ops.C_MAJOR_TONIC``.
 PAPER_TONIC_EVENT = 14

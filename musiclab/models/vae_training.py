@@ -4,31 +4,25 @@
 trains a :class:`~musiclab.models.music_vae.MusicVAE` preset with ``musiclab.models.train.train``
 on one CPU thread, measures it on held-out windows and writes a checkpoint whose ``extra`` holds
 the reproducing command, the training time and the validation figures. Run it as
-``python -m musiclab.models.vae_training --preset cpu --steps N --seed 0 --out PATH`` (the
-``musiclab train music-vae`` command calls ``train_music_vae_from_args`` with the same options).
-Notebook 04 loads the result with ``load_model('music_vae_cpu')``. The measures of an interpolation
-path that notebook 04 and ``bench/music_vae.py`` compare (``in_key_share``, ``step_change``, and the
-naive ``note_space_blend`` baseline) live here too.
+``musiclab train music-vae --preset cpu --steps N --seed 0 --out PATH``. Notebook 04 loads the
+result with ``load_model('music_vae_cpu')``; the measures of its interpolation paths live in
+:mod:`musiclab.eval.vae`.
 """
 from __future__ import annotations
 
-import argparse
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from musiclab.checkpoints import save_checkpoint
 from musiclab.data.corpus import load_melodies
-from musiclab.data.melody import MIN_PITCH, NUM_CLASSES, make_windows
-from musiclab.errors import BadParameterError, check_choice, check_range
+from musiclab.data.melody import make_windows
+from musiclab.errors import check_range
 from musiclab.models.music_vae import MusicVAE, preset as vae_preset, reconstruction_accuracy
 from musiclab.models.train import TrainConfig, evaluate, train
 from musiclab.runtime import seed_everything
 
-#: Event of the lowest pitch onset (MIDI 48) in the shared encoding.
-FIRST_PITCH_EVENT = 2
 #: Steps of one training window: 2 bars of 4/4 in 16th notes.
 WINDOW = 32
 #: Hop between windows cut from a tune: one bar.
@@ -61,7 +55,7 @@ def command_line(preset: str, steps: int, seed: int, out_path, **options) -> str
     """
     extra = "".join(f" --{name.replace('_', '-')} {value}" for name, value in options.items()
                     if value != TRAIN_DEFAULTS[name])
-    return (f"python -m musiclab.models.vae_training --preset {preset} --steps {steps} "
+    return (f"musiclab train music-vae --preset {preset} --steps {steps} "
             f"--seed {seed}{extra} --out {out_path}")
 
 
@@ -119,106 +113,3 @@ def train_music_vae(preset: str = "cpu", steps: int = 4000, seed: int = 0, out_p
     if out_path is not None:
         save_checkpoint(out_path, model, extra=figures)
     return model, figures
-
-
-#: Pitch classes of C major (and A minor): the key every corpus melody is transposed to.
-C_MAJOR_PITCH_CLASSES = (0, 2, 4, 5, 7, 9, 11)
-#: Note-space blends of :func:`note_space_blend`.
-BLEND_MODES = ("random", "splice")
-
-
-def _events_2d(name: str, melodies) -> np.ndarray:
-    """Melodies [N, T] (or one [T]) as an int64 array."""
-    array = np.asarray(melodies.cpu() if hasattr(melodies, "cpu") else melodies, dtype=np.int64)
-    array = array[None] if array.ndim == 1 else array
-    if array.ndim != 2 or array.size == 0:
-        raise BadParameterError(f"{name} must be melodies [N, T] with N, T >= 1, got shape {array.shape}")
-    if array.min() < 0 or array.max() >= NUM_CLASSES:
-        raise BadParameterError(f"{name} holds events outside 0..{NUM_CLASSES - 1}")
-    return array
-
-
-def in_key_share(melodies) -> float:
-    """Share of note onsets (events >= 2) in [N, T] melodies whose pitch is in C major; NaN without notes."""
-    events = _events_2d("melodies", melodies)
-    pitches = events[events >= FIRST_PITCH_EVENT] - FIRST_PITCH_EVENT + MIN_PITCH
-    if pitches.size == 0:
-        return float("nan")
-    return float(np.isin(pitches % 12, C_MAJOR_PITCH_CLASSES).mean())
-
-
-def step_change(path) -> float:
-    """Mean share of the T steps that differ between neighbouring melodies of a path [n, T] (n >= 2)."""
-    events = _events_2d("path", path)
-    if events.shape[0] < 2:
-        raise BadParameterError(f"path needs at least 2 melodies, got {events.shape[0]}")
-    return float((events[1:] != events[:-1]).mean())
-
-
-def note_space_blend(melody_a, melody_b, n_steps: int, mode: str = "random", seed: int = 0) -> np.ndarray:
-    """A naive path [n_steps, T] from melody A to B (both [T]) blending events, not latents (notebook 04).
-
-    At fraction t = i / (n_steps - 1): "random" takes each step from B with probability t (seeded),
-    else from A; "splice" takes the first round((1 - t) * T) steps from A and the rest from B.
-    """
-    check_choice("mode", mode, BLEND_MODES)
-    check_range("n_steps", n_steps, 2)
-    a, b = _events_2d("melody_a", melody_a), _events_2d("melody_b", melody_b)
-    if a.shape[0] != 1 or b.shape != a.shape:
-        raise BadParameterError(f"melody_a and melody_b must be single melodies of equal length, "
-                                f"got shapes {a.shape} and {b.shape}")
-    a, b = a[0], b[0]
-    rng = np.random.default_rng(seed)
-    path = []
-    for t in np.linspace(0.0, 1.0, int(n_steps)):
-        if mode == "random":
-            from_b = rng.random(a.size) < t
-        else:
-            from_b = np.arange(a.size) >= round((1.0 - t) * a.size)
-        path.append(np.where(from_b, b, a))
-    return np.stack(path)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add the options of ``train_music_vae_from_args`` to ``parser`` (this module's command line and
-    ``musiclab train music-vae`` take the same ones)."""
-    parser.add_argument("--preset", default="cpu", help="MusicVAE preset (small, big, hierarchical, cpu)")
-    parser.add_argument("--steps", type=int, default=4000, help="optimizer steps (default 4000)")
-    parser.add_argument("--seed", type=int, default=0, help="seeds weights, batches and sampling")
-    parser.add_argument("--batch-size", type=int, default=TRAIN_DEFAULTS["batch_size"], help="windows per step")
-    parser.add_argument("--lr", type=float, default=TRAIN_DEFAULTS["lr"], help="initial Adam learning rate")
-    parser.add_argument("--eval-every", type=int, default=TRAIN_DEFAULTS["eval_every"],
-                        help="steps between validations")
-    parser.add_argument("--out", type=Path, required=True, help="checkpoint file to write")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    return parser
-
-
-def train_music_vae_from_args(args: argparse.Namespace) -> dict:
-    """Run ``train_music_vae`` with parsed options (see ``add_arguments``), print its figures, return them.
-
-    Options that are missing or None take the defaults of ``add_arguments``.
-    """
-    def option(name: str, default):
-        value = getattr(args, name, None)
-        return default if value is None else value
-
-    _, figures = train_music_vae(
-        option("preset", "cpu"), option("steps", 4000), option("seed", 0), args.out,
-        option("quiet", False), batch_size=option("batch_size", TRAIN_DEFAULTS["batch_size"]),
-        lr=option("lr", TRAIN_DEFAULTS["lr"]), eval_every=option("eval_every", TRAIN_DEFAULTS["eval_every"]))
-    for key in ("train_seconds", "test_reconstruction_accuracy", "test_teacher_forced_accuracy",
-                "test_kl_bits", "test_recon_nats"):
-        print(f"{key}: {figures[key]}")
-    print(f"wrote {args.out}")
-    return figures
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Command line: train and save the shipped MusicVAE, print its figures."""
-    parser = add_arguments(argparse.ArgumentParser(description="Train a MusicVAE on Essen 2-bar windows."))
-    train_music_vae_from_args(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    main()

@@ -5,7 +5,7 @@ rewards for drums as future work; these rules are that next step. They have the 
 melody rules in :mod:`musiclab.rl.rules`, ``rule(pattern, action, step) -> float``: ``pattern``
 is the 2-bar grid so far (``step`` drum classes of ``musiclab.data.drums``, 9 = silence, as an
 np.int64 array or a list: :meth:`RuleSet.rewards` passes lists), ``action`` the class about to be played at ``step`` (0..31; 16 steps a bar, beats at
-steps 0, 4, 8, 12 of each bar). A :class:`musiclab.rl.rules.RuleSet` combines them, so a drum
+steps 0, 4, 8, 12 of each bar). A :class:`musiclab.rl.rule_set.RuleSet` combines them, so a drum
 set is used as r_MT exactly like a melody set, divided by c (the drum tuner's c is 0.25,
 ``musiclab.rl.drum_tuning.DRUM_C``).
 
@@ -24,7 +24,7 @@ import numpy as np
 
 from musiclab.data.drums import DRUM_CLASSES, GRID_STEPS, SILENCE
 from musiclab.errors import check_choice
-from musiclab.rl.rules import RuleSet, magnitude, with_batch
+from musiclab.rl.rule_set import RuleSet, magnitude, with_batch
 
 KICK = DRUM_CLASSES.index("kick")
 SNARE = DRUM_CLASSES.index("snare")

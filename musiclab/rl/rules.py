@@ -25,171 +25,24 @@ that :meth:`RuleSet.rewards` calls once per batch. Notebook 02 shows the table o
 """
 from __future__ import annotations
 
-import inspect
-import math
-from dataclasses import dataclass, field
-from functools import partial
 from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from musiclab.data.melody import MIN_PITCH, NO_EVENT, NOTE_OFF, NUM_CLASSES, check_events
-from musiclab.errors import BadParameterError, check_choice, check_range
+from musiclab.data.melody import NO_EVENT, NOTE_OFF, NUM_CLASSES
+from musiclab.errors import check_choice
+from musiclab.rl.rule_set import RuleSet, magnitude, per_item_batch, with_batch
+from musiclab.theory import (FIRST_PITCH_EVENT, MOTIF_STEPS, MOTIF_MIN_PITCHES, LEAP_SEMITONES,
+                             OUT_OF_KEY_EVENT, TONIC_EVENT, TRIAD_EVENT, last_pitches, is_excessive_repeat,
+                             autocorrelations, motif_pitch_counts, leap_outcome, open_leap_outcomes)
 
-#: First event index that is a pitch onset (event = FIRST_PITCH_EVENT + pitch - MIN_PITCH).
-FIRST_PITCH_EVENT = NO_EVENT + 1
-#: Pitch classes of C major (C D E F G A B), the key every melody is transposed to.
-C_MAJOR_PITCH_CLASSES = frozenset({0, 2, 4, 5, 7, 9, 11})
-#: Pitch class of the tonic (C); the tonic rules accept a C in any octave.
-TONIC_PITCH_CLASS = 0
-#: Pitch classes of the tonic triad (C E G), for the in-key third and fifth of ``preferred_intervals``.
-TONIC_TRIAD_PITCH_CLASSES = frozenset({0, 4, 7})
 #: Steps the final tonic lasts: the piece should end with a tonic onset ``FINAL_NOTE_STEPS`` steps
 #: before its end, then only holds or rests (one beat of 16ths).
 FINAL_NOTE_STEPS = 4
-#: A pitch played more than this many times in a row (nothing in between) is excessive.
-MAX_REPEATS = 4
-#: The same, when holds or rests lie between the repeated onsets (more leniency).
-MAX_REPEATS_WITH_BREAKS = 6
-#: A rest may hold at most this many note-off events in a row (holds in between allowed).
-MAX_NOTE_OFFS = 2
-#: At most this many holds in a row: a note or rest lasts at most 6 sixteenths (a dotted quarter). The
-#: RL Tuner's code counts held steps as repeats of the no-event; without this limit a tuned policy
-#: learns to hold one note for the whole piece (a hold is almost free in log p).
-MAX_HOLDS = 5
-#: Lags whose autocorrelation is penalised, and the threshold above which |r| is penalised.
-AUTOCORRELATION_LAGS = (1, 2, 3)
+#: The autocorrelation rule penalises |r| above this threshold.
 AUTOCORRELATION_THRESHOLD = 0.15
 #: The autocorrelation rule waits for this many events: shorter prefixes give noisy estimates.
 MIN_AUTOCORRELATION_STEPS = 8
-#: Length (steps) of the window a motif is looked for in, and its minimum number of distinct pitches.
-MOTIF_STEPS = 8
-MOTIF_MIN_PITCHES = 3
-#: An interval of at least this many semitones (a fifth) between consecutive notes is a leap.
-LEAP_SEMITONES = 7
-#: The largest interval (semitones) that counts as a step back resolving a leap.
-STEP_SEMITONES = 2
-
-
-def _pitch_table(predicate: Callable[[int], bool]) -> np.ndarray:
-    """A bool table over the NUM_CLASSES events: True where the event is a pitch onset passing ``predicate``."""
-    table = np.zeros(NUM_CLASSES, dtype=bool)
-    for event in range(FIRST_PITCH_EVENT, NUM_CLASSES):
-        table[event] = predicate(event - FIRST_PITCH_EVENT + MIN_PITCH)
-    return table
-
-
-#: Per event: is it a pitch onset outside C major? (note-offs and holds are never out of key)
-OUT_OF_KEY_EVENT = _pitch_table(lambda pitch: pitch % 12 not in C_MAJOR_PITCH_CLASSES)
-#: Per event: is it an onset of the tonic C (any octave)?
-TONIC_EVENT = _pitch_table(lambda pitch: pitch % 12 == TONIC_PITCH_CLASS)
-#: Per event: is it an onset of C, E or G?
-TRIAD_EVENT = _pitch_table(lambda pitch: pitch % 12 in TONIC_TRIAD_PITCH_CLASSES)
-
-
-def magnitude(text: str) -> Callable[[Callable], Callable]:
-    """Decorator that writes a rule's reward magnitude on it (shown by :func:`describe`)."""
-    def tag(fn: Callable) -> Callable:
-        fn.magnitude = text
-        return fn
-    return tag
-
-
-def with_batch(batch_fn: Callable[..., np.ndarray]) -> Callable[[Callable], Callable]:
-    """Decorator giving a rule a vectorised twin ``batch_fn(compositions [B, t], actions [B], step) -> [B]``.
-
-    :meth:`RuleSet.rewards` calls the twin once per batch instead of the rule once per item; the two
-    must agree (the heavier rules below are written once, as the twin, and the rule calls it).
-    """
-    def tag(fn: Callable) -> Callable:
-        fn.batched = batch_fn
-        return fn
-    return tag
-
-
-def per_item_batch(fn: Callable) -> Callable:
-    """Decorator giving a rule written for plain sequences a batch twin that runs it on each item
-    as a list of ints (lists index far faster than numpy rows in a Python loop).
-    """
-    def batch(compositions: np.ndarray, actions: np.ndarray, step: int) -> np.ndarray:
-        return np.array([fn(composition, action, step)
-                         for composition, action in zip(compositions.tolist(), actions.tolist())], dtype=np.float64)
-    fn.batched = batch
-    return fn
-
-
-def last_pitches(composition: Sequence[int], count: int) -> list[int]:
-    """The last ``count`` pitch-onset events of ``composition`` (fewer if it has fewer), oldest first."""
-    found: list[int] = []
-    for i in range(len(composition) - 1, -1, -1):
-        event = int(composition[i])
-        if event >= FIRST_PITCH_EVENT:
-            found.append(event)
-            if len(found) == count:
-                break
-    found.reverse()
-    return found
-
-
-def is_excessive_repeat(composition: Sequence[int], action: int) -> bool:
-    """Would ``action`` repeat a pitch (or a note-off) too often in a row?
-
-    A pitch onset is excessive when it would be the (MAX_REPEATS + 1)-th onset of that pitch in a
-    run (the run ends at the first other pitch met going back), or the (MAX_REPEATS_WITH_BREAKS + 1)-th
-    when holds or rests lie between the run's onsets. A note-off is excessive when the rest would hold
-    more than MAX_NOTE_OFFS note-offs (holds between them allowed). A hold is excessive when it would be
-    the (MAX_HOLDS + 1)-th hold in a row.
-    """
-    if action == NO_EVENT:
-        holds = 0
-        for i in range(len(composition) - 1, -1, -1):
-            if composition[i] != NO_EVENT:
-                break
-            holds += 1
-        return holds >= MAX_HOLDS
-    run, gap, broken = 1, False, False
-    for i in range(len(composition) - 1, -1, -1):
-        event = composition[i]
-        if event == action:
-            run += 1
-            broken = broken or gap
-        elif event == NO_EVENT or event == NOTE_OFF:
-            gap = True
-        else:
-            break
-    if action == NOTE_OFF:
-        return run > MAX_NOTE_OFFS
-    return run > (MAX_REPEATS_WITH_BREAKS if broken else MAX_REPEATS)
-
-
-def autocorrelations(events, lags=AUTOCORRELATION_LAGS) -> np.ndarray:
-    """Sample autocorrelation of event sequences at each lag, over the raw event values.
-
-    r(lag) = Σ_t (x_t − x̄)(x_{t+lag} − x̄) / Σ_t (x_t − x̄)², as the RL Tuner measured it.
-    ``events``: [B, T] → float64 [B, len(lags)], NaN where a sequence is constant or T ≤ lag.
-    """
-    rows = np.asarray(events, dtype=np.float64)
-    centred = rows - rows.mean(axis=1, keepdims=True)
-    energy = (centred * centred).sum(axis=1)
-    r = np.full((len(rows), len(lags)), np.nan)
-    varied = energy > 0
-    for j, lag in enumerate(lags):
-        if rows.shape[1] > lag:
-            products = (centred[:, lag:] * centred[:, :-lag]).sum(axis=1)
-            np.divide(products, energy, out=r[:, j], where=varied)
-    return r
-
-
-def motif_pitch_counts(windows) -> np.ndarray:
-    """Distinct pitches among the onsets of each window: [B, W] events → int64 [B].
-
-    A window of MOTIF_STEPS events with at least MOTIF_MIN_PITCHES distinct pitches is a motif.
-    """
-    ordered = np.sort(np.atleast_2d(np.asarray(windows)), axis=1)
-    is_pitch = ordered >= FIRST_PITCH_EVENT
-    new = np.ones_like(is_pitch)
-    new[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
-    return np.count_nonzero(is_pitch & new, axis=1)
 
 
 def _with_actions(compositions: np.ndarray, actions: np.ndarray) -> np.ndarray:
@@ -376,66 +229,6 @@ def preferred_intervals(composition: Sequence[int], action: int, step: int) -> f
     return HOLD_REWARD
 
 
-def leap_outcome(before: int, leap_end: int, after: int) -> int:
-    """For three consecutive pitch events: +1 if before → leap_end is a leap (≥ a fifth) that after
-    resolves by a step back (1–2 semitones, opposite direction), −1 if after leaps again the same way,
-    0 otherwise (no leap, or an unresolved one).
-    """
-    leap = leap_end - before
-    if abs(leap) < LEAP_SEMITONES:
-        return 0
-    move = after - leap_end
-    if move * leap < 0 and abs(move) <= STEP_SEMITONES:
-        return 1
-    if move * leap > 0 and abs(move) >= LEAP_SEMITONES:
-        return -1
-    return 0
-
-
-#: A leap back the other way resolves an open leap only after more than this many steps (RL Tuner).
-LEAP_BACK_AFTER_STEPS = 6
-#: The outcomes :func:`open_leap_outcomes` reports for an event.
-LEAP_RESOLVED, LEAP_DOUBLED = 1, -1
-
-
-def open_leap_outcomes(events: Sequence[int]) -> list[int]:
-    """The RL Tuner's leap bookkeeping over a melody: per event, ``LEAP_RESOLVED``, ``LEAP_DOUBLED`` or 0.
-
-    A leap (≥ a fifth between consecutive notes) stays *open* until the melody comes back to the
-    pitch it leapt from by smaller moves (resolved) or leaps back the other way (resolved when more
-    than ``LEAP_BACK_AFTER_STEPS`` steps, holds and rests included, have passed since the last leap,
-    else just closed). A further leap the same way while one is open is doubled, and the leap stays
-    open. The paper's ``leaps_resolved`` counts these outcomes (:mod:`musiclab.eval.paper`);
-    :func:`leap_up_back` rewards and penalises them.
-    """
-    outcomes = []
-    direction, leapt_from, since_leap, previous = 0, 0, 0, None
-    for event in events:
-        outcome = 0
-        if event < FIRST_PITCH_EVENT:
-            since_leap += 1
-        else:
-            if previous is not None:
-                move = event - previous
-                if abs(move) >= LEAP_SEMITONES:
-                    way = 1 if move > 0 else -1
-                    if direction == 0:
-                        direction, leapt_from = way, previous
-                    elif way == direction:
-                        outcome = LEAP_DOUBLED
-                    else:
-                        outcome = LEAP_RESOLVED if since_leap > LEAP_BACK_AFTER_STEPS else 0
-                        direction = 0
-                    since_leap = 0
-                else:
-                    since_leap += 1
-                    if direction != 0 and direction * (event - leapt_from) <= 0:
-                        outcome, direction = LEAP_RESOLVED, 0
-            previous = event
-        outcomes.append(outcome)
-    return outcomes
-
-
 @per_item_batch
 @magnitude("+5 for a step back after a leap ≥ a fifth, −5 for any other next note")
 def leap_resolution(composition: Sequence[int], action: int, step: int) -> float:
@@ -512,126 +305,7 @@ MELODY_RULES: dict[str, Callable[..., float]] = {
 }
 
 
-# --- rule sets ---------------------------------------------------------------------------------
-
-
-def _bind(fn: Callable, num_steps: int) -> Callable:
-    """``fn`` with its ``num_steps`` keyword bound when it has one."""
-    try:
-        parameters = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return fn
-    return partial(fn, num_steps=num_steps) if "num_steps" in parameters else fn
-
-
-@dataclass(frozen=True)
-class RuleSet:
-    """A named set of rules with weights: the music-theory reward r_MT(action, composition).
-
-    ``rules`` maps a rule name to ``(fn, weight)``; ``fn(composition, action, step) -> float`` (a
-    keyword ``num_steps`` is bound from this set's ``num_steps``). The reward of a step is
-    Σ weight · fn(...). Build one from the named rules with :func:`make_rule_set`, or from your own
-    functions (notebook 02); a rule without a batch twin is called item by item in :meth:`rewards`.
-    """
-
-    name: str
-    rules: dict[str, tuple[Callable[..., float], float]]
-    #: Length of the pieces being composed (steps): the end-of-piece rules need it.
-    num_steps: int = 32
-    _bound: list = field(init=False, repr=False, compare=False)
-    _batched: list = field(init=False, repr=False, compare=False)
-    _looped: list = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        check_range("num_steps", self.num_steps, 1)
-        checked: dict[str, tuple[Callable[..., float], float]] = {}
-        for rule_name, entry in dict(self.rules).items():
-            if not (isinstance(entry, tuple) and len(entry) == 2 and callable(entry[0])):
-                raise BadParameterError(
-                    f"rule {rule_name!r} of rule set {self.name!r} must be a (function, weight) pair, got {entry!r}")
-            fn, weight = entry
-            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight):
-                raise BadParameterError(
-                    f"weight of rule {rule_name!r} in rule set {self.name!r} must be a finite number, got {weight!r}")
-            checked[rule_name] = (fn, float(weight))
-        object.__setattr__(self, "rules", checked)
-        object.__setattr__(self, "_bound", [(rule_name, _bind(fn, self.num_steps), weight)
-                                            for rule_name, (fn, weight) in checked.items()])
-        object.__setattr__(self, "_batched", [(_bind(fn.batched, self.num_steps), weight)
-                                              for fn, weight in checked.values() if hasattr(fn, "batched")])
-        object.__setattr__(self, "_looped", [(_bind(fn, self.num_steps), weight)
-                                             for fn, weight in checked.values() if not hasattr(fn, "batched")])
-
-    def _checked(self, composition, action, step: int) -> tuple[np.ndarray, int]:
-        """Validate one (composition, action, step); return the composition as int64 and the action as int."""
-        check_range("step", step, 0, self.num_steps - 1)
-        if isinstance(action, bool) or not isinstance(action, (int, np.integer)):
-            raise BadParameterError(f"action must be an integer event, got {action!r}")
-        check_range("action", action, 0, NUM_CLASSES - 1)
-        return check_events(_as_numpy(composition), "composition"), int(action)
-
-    def reward(self, composition, action: int, step: int) -> float:
-        """Weighted sum of the rules for appending ``action`` (an event) at ``step`` to ``composition`` [t]."""
-        composition, action = self._checked(composition, action, step)
-        return float(sum(weight * fn(composition, action, step) for _, fn, weight in self._bound))
-
-    def rewards(self, compositions, actions, step: int) -> np.ndarray:
-        """Batched :meth:`reward`: compositions [B, t] (int), actions [B] → float64 rewards [B].
-
-        Numpy arrays or torch tensors; all items are at the same ``step``. Used by the DQN tuner
-        (notebook 02) once per environment step.
-        """
-        compositions, actions = _as_numpy(compositions), _as_numpy(actions).reshape(-1)
-        if compositions.ndim != 2 or len(compositions) != len(actions):
-            raise BadParameterError(
-                f"compositions must be [B, t] with B = len(actions) = {len(actions)}, got shape {compositions.shape}")
-        check_range("step", step, 0, self.num_steps - 1)
-        compositions = check_events(compositions.reshape(-1), "compositions").reshape(compositions.shape)
-        actions = check_events(actions, "actions")
-        out = np.zeros(len(actions), dtype=np.float64)
-        for batch_fn, weight in self._batched:
-            out += weight * batch_fn(compositions, actions, step)
-        for b in range(len(actions) if self._looped else 0):
-            composition, action = compositions[b], int(actions[b])
-            out[b] += sum(weight * fn(composition, action, step) for fn, weight in self._looped)
-        return out
-
-    def breakdown(self, composition, action: int, step: int) -> dict[str, float]:
-        """Each rule's weighted reward for one step, by rule name (for plots of which rules fire)."""
-        composition, action = self._checked(composition, action, step)
-        return {rule_name: float(weight * fn(composition, action, step)) for rule_name, fn, weight in self._bound}
-
-    def trace(self, melody) -> dict[str, np.ndarray]:
-        """Per-step weighted rewards of every rule over a whole ``melody`` [T ≤ num_steps]: name → [T]."""
-        melody = check_events(_as_numpy(melody), "melody")
-        if len(melody) > self.num_steps:
-            raise BadParameterError(f"melody must have at most num_steps = {self.num_steps} events, got {len(melody)}")
-        table = {rule_name: np.zeros(len(melody)) for rule_name in self.rules}
-        for step in range(len(melody)):
-            for rule_name, value in self.breakdown(melody[:step], melody[step], step).items():
-                table[rule_name][step] = value
-        return table
-
-
-def _as_numpy(values) -> np.ndarray:
-    """A numpy view of a numpy array, a (CPU or GPU) torch tensor or a nested sequence."""
-    if hasattr(values, "detach"):
-        values = values.detach().cpu().numpy()
-    return np.asarray(values)
-
-
-def describe(rules: RuleSet) -> list[dict]:
-    """One row per rule: name, weight, magnitude and what it rewards (a table for notebook 02)."""
-    rows = []
-    for rule_name, (fn, weight) in rules.rules.items():
-        doc = inspect.getdoc(fn) or ""
-        rows.append({
-            "rule": rule_name,
-            "weight": weight,
-            "magnitude": getattr(fn, "magnitude", "(not stated)"),
-            "description": " ".join(doc.split("\n\n")[0].split()),
-        })
-    return rows
+# --- named rule sets ---------------------------------------------------------------------------
 
 
 def make_rule_set(rules: Mapping[str, float] | Iterable[str], *, name: str = "custom",
@@ -644,15 +318,6 @@ def make_rule_set(rules: Mapping[str, float] | Iterable[str], *, name: str = "cu
         check_choice("rule", rule_name, MELODY_RULES)
     return RuleSet(name, {rule_name: (MELODY_RULES[rule_name], weight) for rule_name, weight in weights.items()},
                    num_steps=num_steps)
-
-
-def reweighted(rules: RuleSet, weights: Mapping[str, float]) -> RuleSet:
-    """``rules`` with the weights of some of its rules replaced: ``reweighted(rules, {'low_autocorrelation':
-    3.0})``. Raises UnknownNameError for a rule the set does not hold."""
-    for rule_name in weights:
-        check_choice(f"rule of rule set {rules.name!r}", rule_name, rules.rules)
-    return RuleSet(rules.name, {rule_name: (fn, weights.get(rule_name, weight))
-                                for rule_name, (fn, weight) in rules.rules.items()}, num_steps=rules.num_steps)
 
 
 def rl_tuner_rules(num_steps: int = 32) -> RuleSet:

@@ -6,7 +6,7 @@ the prefix s is
 
     r(s, a) = log p(a | s) + r_MT(a, s) / c
 
-with r_MT a pluggable music-theory :class:`~musiclab.rl.rules.RuleSet` (None: the learned reward
+with r_MT a pluggable music-theory :class:`~musiclab.rl.rule_set.RuleSet` (None: the learned reward
 only, as the drum tuner uses). Three algorithms of Jaques et al. (2017) are available by name:
 'dqn' (Q-learning), 'psi' (Ψ-learning) and 'g' (G-learning); their targets are written out in
 :func:`dqn_target`, :func:`psi_target` and :func:`g_target`.
@@ -40,7 +40,8 @@ from musiclab.errors import BadParameterError, MusiclabError, check_choice, chec
 from musiclab.models.sequence import SequenceModel, check_events, resolve_generator
 from musiclab.rl.q_network import ALGORITHMS, QNetwork, QNetworkConfig, soft_update, target_network
 from musiclab.rl.replay import EpisodeBatch, EpisodeReplay
-from musiclab.rl.rules import RuleSet, reweighted, rule_set
+from musiclab.rl.rule_set import RuleSet, reweighted
+from musiclab.rl.rules import rule_set
 from musiclab.runtime import seed_everything
 
 #: Exploration schemes: ε-greedy on the policy, or sampling the policy's softmax at temperature τ.

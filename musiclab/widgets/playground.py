@@ -26,7 +26,8 @@ from musiclab.errors import BadParameterError, check_range
 from musiclab.eval.melody import melody_metrics
 from musiclab.plots.core import BAR_LINE, BEAT_LINE, BLACK_KEY_ROW, BLACK_KEYS, NOTE_COLOR, NOTE_EDGE, WHITE_KEY_ROW
 from musiclab.rl.q_network import QNetwork
-from musiclab.rl.rules import FIRST_PITCH_EVENT, rule_set
+from musiclab.rl.rules import rule_set
+from musiclab.theory import FIRST_PITCH_EVENT
 from musiclab.rl.tuner import compose
 
 #: Largest seed the seed box accepts.

@@ -1,0 +1,63 @@
+"""Measures of a MusicVAE interpolation path, and the naive baseline it is compared with (notebook 04).
+
+A path is melodies [n, T] in the shared event encoding, from melody A to melody B. ``in_key_share``
+counts the notes a path keeps in C major (the same table as every rule and metric of the kit,
+:data:`musiclab.theory.OUT_OF_KEY_EVENT`), ``step_change`` how much neighbouring melodies differ, and
+``note_space_blend`` is the path that blends events instead of latent codes. ``bench/music_vae.py``
+compares slerp paths with it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from musiclab.eval.melody import check_compositions
+from musiclab.errors import BadParameterError, check_choice, check_range
+from musiclab.theory import FIRST_PITCH_EVENT, OUT_OF_KEY_EVENT
+
+#: Note-space blends of :func:`note_space_blend`.
+BLEND_MODES = ("random", "splice")
+
+
+def _events_2d(name: str, melodies) -> np.ndarray:
+    """Melodies [N, T] (or one [T]) as a checked int64 array (whole-number floats accepted)."""
+    array = np.asarray(melodies.cpu() if hasattr(melodies, "cpu") else melodies, dtype=np.int64)
+    return check_compositions(array[None] if array.ndim == 1 else array, name)
+
+
+def in_key_share(melodies) -> float:
+    """Share of note onsets of melodies [N, T] (or one [T]) whose pitch is in C major; NaN without notes."""
+    events = _events_2d("melodies", melodies)
+    onsets = events[events >= FIRST_PITCH_EVENT]
+    return float(1.0 - OUT_OF_KEY_EVENT[onsets].mean()) if onsets.size else float("nan")
+
+
+def step_change(path) -> float:
+    """Mean share of the T steps that differ between neighbouring melodies of a path [n, T] (n >= 2)."""
+    events = _events_2d("path", path)
+    if events.shape[0] < 2:
+        raise BadParameterError(f"path needs at least 2 melodies, got {events.shape[0]}")
+    return float((events[1:] != events[:-1]).mean())
+
+
+def note_space_blend(melody_a, melody_b, n_steps: int, mode: str = "random", seed: int = 0) -> np.ndarray:
+    """A naive path [n_steps, T] from melody A to B (both [T]) blending events, not latents (notebook 04).
+
+    At fraction t = i / (n_steps - 1): "random" takes each step from B with probability t (seeded),
+    else from A; "splice" takes the first round((1 - t) * T) steps from A and the rest from B.
+    """
+    check_choice("mode", mode, BLEND_MODES)
+    check_range("n_steps", n_steps, 2)
+    a, b = _events_2d("melody_a", melody_a), _events_2d("melody_b", melody_b)
+    if a.shape[0] != 1 or b.shape != a.shape:
+        raise BadParameterError(f"melody_a and melody_b must be single melodies of equal length, "
+                                f"got shapes {a.shape} and {b.shape}")
+    a, b = a[0], b[0]
+    rng = np.random.default_rng(seed)
+    path = []
+    for t in np.linspace(0.0, 1.0, int(n_steps)):
+        if mode == "random":
+            from_b = rng.random(a.size) < t
+        else:
+            from_b = np.arange(a.size) >= round((1.0 - t) * a.size)
+        path.append(np.where(from_b, b, a))
+    return np.stack(path)
