@@ -66,14 +66,24 @@ def test_decode_of_rests_only_is_empty():
 
 
 @pytest.mark.parametrize("bad, match", [
-    (np.zeros((2, 3), dtype=np.int64), "1-D"),
-    (np.array([2.0, 1.0]), "integers"),
+    (np.zeros((2, 3), dtype=np.int64), r"\[T\], one event per step"),
+    (np.array([2.0, 1.0]), "integer events"),
     (np.array([2, 38]), "0..37"),
     (np.array([-1, 2]), "0..37"),
+    ([[2, 3], [4]], "unequal length"),
 ])
 def test_invalid_event_arrays_are_rejected(bad, match):
     with pytest.raises(BadParameterError, match=match):
         check_events(bad)
+
+
+def test_one_validator_serves_melodies_batches_and_other_vocabularies():
+    import torch
+
+    assert check_events(torch.tensor([[2, 3], [4, 5]]), ndim=2).shape == (2, 2)
+    assert check_events([9, 0, 5], "grid", num_classes=10).tolist() == [9, 0, 5]
+    with pytest.raises(BadParameterError, match=r"grid holds event 10, outside the vocabulary 0..9$"):
+        check_events([10], "grid", num_classes=10)
 
 
 def test_round_trip_encode_decode_encode_is_exact_on_real_essen_tunes(essen_sample):

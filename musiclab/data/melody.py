@@ -64,20 +64,31 @@ def pitch_name(pitch: int) -> str:
     return f"{_NAMES[int(pitch) % 12]}{int(pitch) // 12 - 1}"
 
 
-def check_events(events, parameter: str = "events") -> np.ndarray:
-    """Return ``events`` as a 1-D int64 array, or raise BadParameterError if not a valid melody."""
-    array = np.asarray(events)
-    if array.ndim != 1:
-        raise BadParameterError(f"{parameter} must be 1-D (one event per step), got shape {array.shape}")
+def check_events(events, parameter: str = "events", *, ndim: int | None = 1,
+                 num_classes: int = NUM_CLASSES) -> np.ndarray:
+    """The kit's one events validator: ``events`` (array, tensor or nested lists) as an int64 array of
+    ``ndim`` dimensions (any with None) holding events 0..``num_classes`` - 1, or a BadParameterError
+    that names ``parameter`` and what is valid. Melodies use the default vocabulary (0 note-off,
+    1 no-event, 2.. pitches); models pass their own ``num_classes`` (drum classes, chord tokens)."""
+    if hasattr(events, "detach"):
+        events = events.detach().cpu().numpy()
+    try:
+        array = np.asarray(events)
+    except ValueError:
+        raise BadParameterError(f"{parameter} must be an array of events; rows of unequal length cannot "
+                                "form one") from None
+    if ndim is not None and array.ndim != ndim:
+        shape = "[T], one event per step" if ndim == 1 else "[N, T], pieces × steps" if ndim == 2 else f"{ndim}-D"
+        raise BadParameterError(f"{parameter} must have shape {shape}, got shape {array.shape}")
     if array.size and not np.issubdtype(array.dtype, np.integer):
-        raise BadParameterError(f"{parameter} must hold integers, got dtype {array.dtype}")
+        raise BadParameterError(f"{parameter} must hold integer events, got dtype {array.dtype}")
     array = array.astype(np.int64, copy=False)
-    if array.size and (array.min() < 0 or array.max() >= NUM_CLASSES):
-        bad = array[(array < 0) | (array >= NUM_CLASSES)][0]
-        raise BadParameterError(
-            f"{parameter} must hold events in 0..{NUM_CLASSES - 1} "
-            f"(0 note-off, 1 no-event, 2.. pitches {MIN_PITCH}..{MAX_PITCH}), found {bad}"
-        )
+    if array.size and (array.min() < 0 or array.max() >= num_classes):
+        bad = array[(array < 0) | (array >= num_classes)][0]
+        meaning = (f" (0 note-off, 1 no-event, 2.. pitches {MIN_PITCH}..{MAX_PITCH})"
+                   if num_classes == NUM_CLASSES else "")
+        raise BadParameterError(f"{parameter} holds event {bad}, outside the vocabulary "
+                                f"0..{num_classes - 1}{meaning}")
     return array
 
 

@@ -17,7 +17,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
-from musiclab.data.melody import NUM_CLASSES
+from musiclab.data.melody import NUM_CLASSES, check_events
 from musiclab.errors import BadParameterError
 from musiclab.theory import (FIRST_PITCH_EVENT, LEAP_DOUBLED, LEAP_RESOLVED, LEAP_SEMITONES,
                              MOTIF_MIN_PITCHES, MOTIF_STEPS, OUT_OF_KEY_EVENT, TONIC_EVENT, STEP_SEMITONES,
@@ -39,26 +39,15 @@ _PLAIN_KEYS = ("pitch_class_entropy", "retained_likelihood_ratio", "tuning_secon
 
 def check_compositions(compositions, parameter: str = "compositions", length: int | None = None) -> np.ndarray:
     """``compositions`` as an int64 [N, T] array of valid events (T = ``length`` when given), or a
-    BadParameterError naming ``parameter``."""
-    if isinstance(compositions, torch.Tensor):
-        compositions = compositions.detach().cpu().numpy()
-    try:
-        array = np.asarray(compositions)
-    except ValueError:
-        raise BadParameterError(f"{parameter} must be an [N, T] array of events; pieces of unequal "
-                                "length cannot form one") from None
-    if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0:
-        raise BadParameterError(
-            f"{parameter} must be a non-empty [N, T] array of events (use melody[None] for one), got shape {array.shape}")
-    if not np.issubdtype(array.dtype, np.integer):
-        raise BadParameterError(f"{parameter} must hold integer events, got dtype {array.dtype}")
+    BadParameterError naming ``parameter`` (:func:`musiclab.data.melody.check_events` checks the events)."""
+    array = check_events(compositions, parameter, ndim=2)
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise BadParameterError(f"{parameter} must be a non-empty [N, T] array of events (use melody[None] "
+                                f"for one), got shape {array.shape}")
     if length is not None and array.shape[1] != length:
         raise BadParameterError(f"{parameter} must hold pieces of {length} steps, got {array.shape[1]} "
                                 "(pass length=None to count pieces of another length)")
-    if array.min() < 0 or array.max() >= NUM_CLASSES:
-        raise BadParameterError(
-            f"{parameter} must hold events in 0..{NUM_CLASSES - 1}, found {array.min()}..{array.max()}")
-    return array.astype(np.int64, copy=False)
+    return array
 
 
 def _ratio(count: float, total: float) -> float:

@@ -19,7 +19,7 @@ import torch
 
 from musiclab.data.melody import NO_EVENT, NOTE_OFF, NUM_CLASSES
 from musiclab.errors import BadParameterError, check_range
-from musiclab.models.sequence import SequenceModel, check_events
+from musiclab.models.sequence import SequenceModel, as_token_batch
 
 
 def _event_arrays(melodies, num_classes: int) -> list[np.ndarray]:
@@ -34,7 +34,7 @@ def _event_arrays(melodies, num_classes: int) -> list[np.ndarray]:
         raise BadParameterError(f"melodies must be event arrays, got {type(melodies).__name__}")
     arrays = []
     for i, row in enumerate(rows):
-        events = check_events(f"melodies[{i}]", row, num_classes)[0].cpu().numpy()
+        events = as_token_batch(row, f"melodies[{i}]", num_classes)[0].cpu().numpy()
         if len(events):
             arrays.append(events)
     if not arrays:
@@ -93,7 +93,7 @@ class TopPitchesModel(SequenceModel):
 
     def next_log_probs(self, sequences) -> torch.Tensor:
         """log p(·) [B, T, C] at every step of ``sequences`` [B, T] (-inf where the probability is 0)."""
-        events = check_events("sequences", sequences, self.num_classes)
+        events = as_token_batch(sequences, "sequences", self.num_classes)
         return self._fitted().log().float().expand(*events.shape, -1)
 
 
@@ -166,4 +166,4 @@ class NGramModel(SequenceModel):
 
     def next_log_probs(self, sequences) -> torch.Tensor:
         """log p(· | previous n-1 events) [B, T, C] at every step of ``sequences`` [B, T], vectorised."""
-        return self._log_probs(self._context_keys(check_events("sequences", sequences, self.num_classes)))
+        return self._log_probs(self._context_keys(as_token_batch(sequences, "sequences", self.num_classes)))

@@ -32,7 +32,7 @@ from musiclab.data.melody import NUM_CLASSES, event_names, make_windows
 from musiclab.errors import BadParameterError, check_choice, check_range
 from musiclab.models import train as training
 from musiclab.models.baselines import NGramModel, TopPitchesModel
-from musiclab.models.sequence import check_events
+from musiclab.models.sequence import as_token_batch
 
 #: The notes-and-chords corpus: the Bach chorales, all four parts, as tokens.
 TOKEN_CORPUS = "chorale-tokens"
@@ -170,7 +170,7 @@ def score(model, windows, skip_first: int = 0, batch_size: int = 256) -> dict[st
     most probable event is the true one, 'steps': steps scored}`` over steps ≥ ``skip_first``.
     Dropout is off while scoring. Notebook 01's comparison table and the benchmark use it.
     """
-    events = check_events("windows", windows, model.num_classes)
+    events = as_token_batch(windows, "windows", model.num_classes)
     if events.numel() == 0:
         raise BadParameterError(f"windows is empty (shape {tuple(events.shape)}): nothing to score")
     check_range("skip_first", skip_first, 0, events.shape[1] - 1)

@@ -28,7 +28,7 @@ from torch import nn
 
 from musiclab.data.melody import NUM_CLASSES
 from musiclab.errors import BadParameterError, check_choice, check_fields, check_range
-from musiclab.models.sequence import check_events, resolve_generator
+from musiclab.models.sequence import as_token_batch, resolve_generator
 
 #: Scheduled-sampling schedules: "none" (pure teacher forcing) or "inverse_sigmoid" (Bengio et al. 2015).
 SAMPLING_SCHEDULES = ("none", "inverse_sigmoid")
@@ -362,7 +362,7 @@ class MusicVAE(nn.Module):
 
     def _window(self, parameter: str, events) -> torch.Tensor:
         """Validated events [B, seq_len] on the model's device."""
-        tensor = check_events(parameter, events, self.num_classes)
+        tensor = as_token_batch(events, parameter, self.num_classes)
         if tensor.shape[1] != self.config.seq_len:
             raise BadParameterError(
                 f"{parameter} has {tensor.shape[1]} steps; this model's window is "
@@ -477,7 +477,7 @@ def reconstruction_accuracy(model: MusicVAE, windows, batch_size: int = 512) -> 
     ``windows``: melodies [N, seq_len]. The figure notebook 04 and the README quote.
     """
     batch_size = int(check_range("batch_size", batch_size, 1))
-    events = check_events("windows", windows, model.num_classes)
+    events = as_token_batch(windows, "windows", model.num_classes)
     if events.shape[0] == 0:
         raise BadParameterError("windows is empty: no melodies to reconstruct")
     was_training = model.training
@@ -550,7 +550,7 @@ def interpolate(model: MusicVAE, melody_a, melody_b, n_steps: int, method: str =
     window = model.config.seq_len
     ends = []
     for name, melody in (("melody_a", melody_a), ("melody_b", melody_b)):
-        events = check_events(name, melody, model.num_classes)
+        events = as_token_batch(melody, name, model.num_classes)
         if events.shape[0] != 1:
             raise BadParameterError(f"{name} must be one melody (1-D events), got shape {tuple(events.shape)}")
         if events.shape[1] == 0:

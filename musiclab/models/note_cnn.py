@@ -28,7 +28,7 @@ from torch import nn
 
 from musiclab.data.drums import GRID_STEPS, NUM_DRUM_CLASSES
 from musiclab.errors import BadParameterError, check_choice, check_fields, check_range
-from musiclab.models.sequence import SequenceModel, check_events
+from musiclab.models.sequence import SequenceModel, as_token_batch
 from musiclab.models.train import TrainConfig
 
 
@@ -162,7 +162,7 @@ class NoteCNN(SequenceModel, nn.Module):
 
     def log_prob(self, sequences) -> torch.Tensor:
         """log p(x_t | x_<t) [B, T] of ``sequences`` [B, T] in one pass (equals the step-wise one)."""
-        events = check_events("sequences", sequences, self.num_classes).to(self.device)
+        events = as_token_batch(sequences, "sequences", self.num_classes).to(self.device)
         return torch.log_softmax(self(events).float(), dim=-1).gather(2, events.unsqueeze(2)).squeeze(2)
 
     def loss(self, batch: torch.Tensor, skip_first: int = 0):

@@ -19,7 +19,7 @@ from torch import nn
 
 from musiclab.data.melody import NUM_CLASSES
 from musiclab.errors import BadParameterError, check_choice, check_fields, check_range
-from musiclab.models.sequence import SequenceModel, check_events
+from musiclab.models.sequence import SequenceModel, as_token_batch
 
 
 @dataclass
@@ -157,7 +157,7 @@ class NoteRNN(SequenceModel, nn.Module):
 
     def next_log_probs(self, sequences) -> torch.Tensor:
         """log p(· | x_<t) [B, T, C] for ``sequences`` [B, T] in one pass (equals the step-wise one)."""
-        events = check_events("sequences", sequences, self.num_classes).to(self.device)
+        events = as_token_batch(sequences, "sequences", self.num_classes).to(self.device)
         if events.shape[1] == 0:
             return torch.zeros((*events.shape, self.num_classes), device=self.device)
         logits, _ = self(self._shifted(events))

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from musiclab.data.melody import check_events
 from musiclab.errors import BadParameterError, check_range, check_seed
 
 
@@ -65,7 +66,7 @@ class SequenceModel(ABC):
         and accuracy). Runs in the model's current mode (call ``eval()`` first for scores
         without dropout) and current grad mode. Subclasses may compute it in one pass.
         """
-        events = check_events("sequences", sequences, self.num_classes).to(self.device)
+        events = as_token_batch(sequences, "sequences", self.num_classes).to(self.device)
         state = self.initial_state(events.shape[0])
         tokens = self.begin_tokens(events.shape[0])
         rows = []
@@ -82,7 +83,7 @@ class SequenceModel(ABC):
 
         The reward the RL tuner adds (notebook 02); the sum over t is the sequence's log-likelihood.
         """
-        events = check_events("sequences", sequences, self.num_classes).to(self.device)
+        events = as_token_batch(sequences, "sequences", self.num_classes).to(self.device)
         return self.next_log_probs(events).gather(2, events.unsqueeze(2)).squeeze(2)
 
     @torch.no_grad()
@@ -137,37 +138,22 @@ def resolve_generator(seed: int | None = None,
     return None
 
 
-def check_events(parameter: str, events, num_classes: int) -> torch.Tensor:
-    """``events`` as a LongTensor [B, T] (a 1-D input becomes [1, T]); values must be in 0..num_classes-1."""
-    if isinstance(events, np.ndarray):
-        if not np.issubdtype(events.dtype, np.integer):
-            raise BadParameterError(f"{parameter} must hold integer event indices, got dtype {events.dtype}")
-        tensor = torch.from_numpy(np.ascontiguousarray(events, dtype=np.int64))
-    elif isinstance(events, torch.Tensor):
-        if events.dtype.is_floating_point or events.dtype == torch.bool or events.dtype.is_complex:
-            raise BadParameterError(f"{parameter} must hold integer event indices, got dtype {events.dtype}")
-        tensor = events.long()
-    else:
-        try:
-            tensor = torch.as_tensor(np.asarray(events, dtype=np.int64))
-        except (TypeError, ValueError) as error:
-            raise BadParameterError(f"{parameter} must be integer event indices: {error}") from None
-    if tensor.dim() == 1:
-        tensor = tensor.unsqueeze(0)
-    if tensor.dim() != 2:
-        raise BadParameterError(f"{parameter} must have shape [batch, time], got {tuple(tensor.shape)}")
-    if tensor.numel() and (int(tensor.min()) < 0 or int(tensor.max()) >= num_classes):
-        bad = tensor[(tensor < 0) | (tensor >= num_classes)][0].item()
-        raise BadParameterError(
-            f"{parameter} holds event {bad}, outside the vocabulary 0..{num_classes - 1}")
-    return tensor
+def as_token_batch(events, parameter: str, num_classes: int) -> torch.Tensor:
+    """``events`` ([T] or [B, T]: array, tensor or lists) as a CPU LongTensor [B, T] of tokens
+    0..``num_classes`` - 1, checked by :func:`musiclab.data.melody.check_events` (the one validator)."""
+    array = check_events(events, parameter, ndim=None, num_classes=num_classes)
+    if array.ndim == 1:
+        array = array[None]
+    if array.ndim != 2:
+        raise BadParameterError(f"{parameter} must have shape [batch, time], got {array.shape}")
+    return torch.from_numpy(np.ascontiguousarray(array))
 
 
 def _check_primer(primer, n: int, length: int, num_classes: int) -> torch.Tensor:
     """The primer as a CPU LongTensor [n, P] (P = 0 without a primer), validated against length."""
     if primer is None:
         return torch.empty((n, 0), dtype=torch.long)
-    fixed = check_events("primer", primer, num_classes).cpu()
+    fixed = as_token_batch(primer, "primer", num_classes)
     if fixed.shape[0] == 1 and n > 1:
         fixed = fixed.expand(n, -1)
     if fixed.shape[0] != n:

@@ -27,7 +27,7 @@ import torch
 from musiclab.checkpoints import load_model
 from musiclab.errors import BadParameterError, check_choice, check_range
 from musiclab.models.drum_data import SKIP_FIRST, load_drum_data
-from musiclab.models.sequence import check_events, resolve_generator
+from musiclab.models.sequence import as_token_batch, resolve_generator
 from musiclab.rl import tuner as tuning
 from musiclab.rl.drum_rules import DRUM_RULE_SETS, drum_rule_set
 from musiclab.rl.q_network import QNetwork
@@ -161,7 +161,7 @@ def compose_drums(q_net: QNetwork, primer=None, n: int | None = None, length: in
     length = int(check_range("length", length, 1))
     check_range("epsilon", epsilon, 0, 1)
     fixed = (torch.empty((1 if n is None else int(n), 0), dtype=torch.long) if primer is None
-             else check_events("primer", primer, q_net.num_classes).cpu())
+             else as_token_batch(primer, "primer", q_net.num_classes).cpu())
     n = fixed.shape[0] if n is None else int(check_range("n", n, 1))
     if fixed.shape[0] == 1 and n > 1:
         fixed = fixed.expand(n, -1)

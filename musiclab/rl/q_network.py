@@ -33,7 +33,7 @@ from musiclab.checkpoints import KINDS, config_to_dict
 from musiclab.errors import BadParameterError, MusiclabError, check_choice, check_range
 from musiclab.models.note_cnn import NoteCNN
 from musiclab.models.note_rnn import NoteRNN
-from musiclab.models.sequence import SequenceModel, check_events
+from musiclab.models.sequence import SequenceModel, as_token_batch
 
 #: The tuning algorithms (Jaques et al. 2017): Q-learning, Ψ-learning and G-learning.
 ALGORITHMS = ("dqn", "psi", "g")
@@ -228,7 +228,7 @@ class QNetwork(SequenceModel, nn.Module):
 
     def log_prob(self, sequences) -> torch.Tensor:
         """log π(x_t | x_<t) [B, T] of the Boltzmann policy softmax(policy logits) at the default c."""
-        events = check_events("sequences", sequences, self.num_classes).to(self.device)
+        events = as_token_batch(sequences, "sequences", self.num_classes).to(self.device)
         logits = self.policy_logits(self.q_values(events), self.prior_log_p(events))
         return torch.log_softmax(logits.float(), -1).gather(2, events.unsqueeze(2)).squeeze(2)
 

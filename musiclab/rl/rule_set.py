@@ -122,7 +122,7 @@ class RuleSet:
             raise BadParameterError(
                 f"compositions must be [B, t] with B = len(actions) = {len(actions)}, got shape {compositions.shape}")
         check_range("step", step, 0, self.num_steps - 1)
-        compositions = check_events(compositions.reshape(-1), "compositions").reshape(compositions.shape)
+        compositions = check_events(compositions, "compositions", ndim=2)
         actions = check_events(actions, "actions")
         out = np.zeros(len(actions), dtype=np.float64)
         for batch_fn, weight in self._batched:

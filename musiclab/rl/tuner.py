@@ -37,7 +37,7 @@ from musiclab.checkpoints import (CHECKPOINT_DIR, CheckpointMismatchError, confi
                                   load_checkpoint, load_model, load_weights, save_checkpoint)
 from musiclab.data.melody import NUM_CLASSES
 from musiclab.errors import BadParameterError, MusiclabError, check_choice, check_fields, check_range
-from musiclab.models.sequence import SequenceModel, check_events, resolve_generator
+from musiclab.models.sequence import SequenceModel, as_token_batch, resolve_generator
 from musiclab.rl.q_network import ALGORITHMS, QNetwork, QNetworkConfig, soft_update, target_network
 from musiclab.rl.replay import EpisodeBatch, EpisodeReplay
 from musiclab.rl.rule_set import RuleSet, reweighted
@@ -283,17 +283,16 @@ def _preset_config(name: str, overrides: dict) -> TunerConfig:
 
 
 def total_reward(log_p, rule_reward, c):
-    """r(s, a) = log p(a | s) + r_MT(a, s) / c, elementwise (tensors or arrays of equal shape)."""
+    """r(s, a) = log p(a | s) + r_MT(a, s) / c, elementwise (tensors or arrays of equal shape; ``log_p``
+    may be 0 for the parts of the reward that leave the learned term out). The one home of the formula."""
     return log_p + rule_reward / c
 
 
 def step_rewards(config: TunerConfig, batch: EpisodeBatch) -> torch.Tensor:
     """The reward [E, T] each algorithm learns from: log p + r_MT / c for 'dqn' and 'psi' (r_MT / c
     alone for the rules-only agent), r_MT / c for 'g' (whose prior enters through its target)."""
-    rules_part = batch.rule_reward / batch.c.unsqueeze(1)
-    if config.algorithm == "g" or not config.learned_reward:
-        return rules_part
-    return batch.log_p + rules_part
+    learned = config.learned_reward and config.algorithm != "g"
+    return total_reward(batch.log_p if learned else 0.0, batch.rule_reward, batch.c.unsqueeze(1))
 
 
 def _next_state(values: torch.Tensor) -> torch.Tensor:
@@ -366,7 +365,7 @@ def play(q_net: QNetwork, n: int, length: int, c=None, *, epsilon: float = 0.0,
     log p(a_t | s_t) of the prior and the rules' reward r_MT (0 without ``rules``) per step, and c [n].
     """
     if primer is not None:
-        primer = check_events("primer", primer, q_net.num_classes).cpu()
+        primer = as_token_batch(primer, "primer", q_net.num_classes).cpu()
         if primer.shape[0] != n or primer.shape[1] > length:
             raise BadParameterError(f"primer must be [n={n}, P <= {length}], got {tuple(primer.shape)}")
     device = q_net.device
@@ -511,7 +510,7 @@ class Tuner:
         # Openings [N, P] to start compositions from (each round draws rows); None: from the begin token.
         self.primers = None
         if primers is not None:
-            self.primers = check_events("primers", primers, model.num_classes).cpu()
+            self.primers = as_token_batch(primers, "primers", model.num_classes).cpu()
             if len(self.primers) == 0 or self.primers.shape[1] >= config.length:
                 raise BadParameterError(f"primers must be [N >= 1, P < length={config.length}], "
                                         f"got {tuple(self.primers.shape)}")
@@ -564,7 +563,7 @@ class Tuner:
         history = self.history
         history.episodes.append(self.episodes_played + n)
         history.log_p_reward.append(float(batch.log_p.mean()))
-        history.rule_reward.append(float((batch.rule_reward / c.unsqueeze(1)).mean()))
+        history.rule_reward.append(float(total_reward(0.0, batch.rule_reward, c.unsqueeze(1)).mean()))
         history.exploration.append(float(amount))
         history.transitions += n * cfg.length
         self._due += n / cfg.train_every
