@@ -7,28 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from musiclab.data.melody import NO_EVENT, NOTE_OFF
+from melody_text import mels
 from musiclab.errors import BadParameterError
 from musiclab.eval.melody import METRIC_KEYS, mean_log_p, melody_metrics, metric_table
 from musiclab.eval.paper import PAPER_DQN_ROW
 from musiclab.rl.rules import rl_tuner_rules
-
-_NAMES = {"C": 0, "C#": 1, "D": 2, "D#": 3, "E": 4, "F": 5, "F#": 6, "G": 7, "G#": 8, "A": 9, "A#": 10, "B": 11}
-
-
-def ev(token: str) -> int:
-    """One event from a token: '-' hold, '.' note-off, else a pitch name such as 'C4' or 'F#3'."""
-    if token == "-":
-        return NO_EVENT
-    if token == ".":
-        return NOTE_OFF
-    return 12 * (int(token[-1]) + 1) + _NAMES[token[:-1]] - 46
-
-
-def mels(*texts: str) -> np.ndarray:
-    """Equal-length melodies from space-separated tokens → int64 [N, T]."""
-    return np.array([[ev(token) for token in text.split()] for text in texts], dtype=np.int64)
-
 
 def metric(name: str, *texts: str) -> float:
     return melody_metrics(mels(*texts))[name]

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from musiclab.data.melody import NO_EVENT, NOTE_OFF, NUM_CLASSES
+from melody_text import ev, mel
+from musiclab.data.melody import NO_EVENT, NUM_CLASSES
 from musiclab.errors import BadParameterError, UnknownNameError
 from musiclab.rl import rules
 from musiclab.rl.rule_set import RuleSet, describe, reweighted
@@ -14,24 +15,6 @@ from musiclab.rl.rules import (classic_lstm_rules, ends_on_tonic, in_key, leap_r
                                preferred_intervals, repeated_motif, rl_tuner_rules, rule_set,
                                starts_on_tonic, unique_extremes)
 from musiclab.theory import autocorrelations, open_leap_outcomes
-
-_NAMES = {"C": 0, "C#": 1, "D": 2, "D#": 3, "E": 4, "F": 5, "F#": 6, "G": 7, "G#": 8, "A": 9, "A#": 10, "B": 11}
-
-
-def ev(token: str) -> int:
-    """One event from a token: '-' hold, '.' note-off, else a pitch name such as 'C4' or 'F#3'."""
-    if token == "-":
-        return NO_EVENT
-    if token == ".":
-        return NOTE_OFF
-    pitch = 12 * (int(token[-1]) + 1) + _NAMES[token[:-1]]
-    return pitch - 46
-
-
-def mel(text: str) -> np.ndarray:
-    """A melody from space-separated tokens (see :func:`ev`)."""
-    return np.array([ev(token) for token in text.split()], dtype=np.int64)
-
 
 def score(rule, text: str, action: str, **settings) -> float:
     """The rule's reward for appending ``action`` to the melody ``text`` (step = its length)."""
