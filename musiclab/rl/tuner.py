@@ -231,7 +231,7 @@ def egreedy(**overrides) -> TunerConfig:
     time, learning rate 3e-3, target rate 0.05, one torch thread.
 
     Not from a paper; this kit's first shipped tuner, kept for the therapy session, whose listener
-    chooses among ε-varied candidates of one tune (``musiclab.rl.feedback``). Sampled at temperature 1
+    chooses among ε-varied candidates of one tune (``musiclab.therapy.feedback``). Sampled at temperature 1
     it follows the rules less well than ``fast`` (``bench/rl_tuner.py`` counts both ways).
     """
     values = {"c": 0.6, "rule_weights": {"low_autocorrelation": 3.0}, "episodes": 24000, "batch_size": 128,
