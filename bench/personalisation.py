@@ -1,5 +1,5 @@
 """Benchmark: does the therapy session's personalisation please simulated listeners, quickly, and
-keep the music theory? (musiclab.rl.feedback, notebook 07)
+keep the music theory? (musiclab.therapy.feedback, notebook 07)
 
 For each of N simulated listeners (hidden preferences over the window features, seeds 0..N-1), a
 session of 6 pieces with 5 ±1 reactions each (30 feedback events) runs from the same starting
@@ -61,10 +61,10 @@ sys.path.insert(0, str(ROOT))
 
 from musiclab.checkpoints import load_model  # noqa: E402
 from musiclab.eval.melody import METRIC_KEYS, melody_metrics  # noqa: E402
-from musiclab.rl import feedback  # noqa: E402
-from musiclab.rl.preference import SimulatedListener  # noqa: E402
 from musiclab.rl.q_network import QNetwork  # noqa: E402
 from musiclab.rl.tuner import compose, load_q_network  # noqa: E402
+from musiclab.therapy import feedback, simulation  # noqa: E402
+from musiclab.therapy.preference import SimulatedListener  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "personalisation.json"
 PIECES, REACTIONS = 6, 5
@@ -124,7 +124,7 @@ def run_listener(seed: int, start: QNetwork, config: feedback.PersonaliserConfig
     """One simulated listener's session and its figures."""
     personaliser = feedback.Personaliser(start, config, scale=base.scale)
     listener = SimulatedListener.random(base.scale, seed=seed)
-    session = feedback.simulate_session(personaliser, listener, PIECES, REACTIONS, seed=seed, quiet=True)
+    session = simulation.simulate_session(personaliser, listener, PIECES, REACTIONS, seed=seed, quiet=True)
     started = time.perf_counter()
     personaliser.compose_piece(seed=METRIC_SEED)
     compose_seconds = time.perf_counter() - started
@@ -188,7 +188,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="4 listeners instead of 20")
     parser.add_argument("--listeners", type=int, default=None)
     parser.add_argument("--start", default="rl_tuner_therapy", help="a shipped Q-network name, or 'note_rnn'")
-    parser.add_argument("--preset", default="fast", help="personaliser preset (musiclab.rl.feedback.PRESETS)")
+    parser.add_argument("--preset", default="fast", help="personaliser preset (musiclab.therapy.feedback.PRESETS)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config field")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()

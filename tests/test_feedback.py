@@ -1,4 +1,4 @@
-"""Feedback → reward → personalisation (musiclab.rl.preference, musiclab.rl.feedback)."""
+"""Feedback → reward → personalisation (musiclab.therapy.preference, .theory_match, .feedback, .simulation)."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,17 +7,18 @@ import torch
 
 from musiclab.checkpoints import load_model
 from musiclab.errors import BadParameterError
-from musiclab.profiles import ProfileStore, UnknownPieceError
 from musiclab.eval.melody import PIECE_PROFILE_KEYS, melody_metrics, piece_profiles
-from musiclab.rl.feedback import (Personaliser, PersonaliserConfig, leap_counts, octave_variants,
-                                  personaliser_preset, record_feedback, satisfaction_of, seconds_to_step,
-                                  simulate_session, theory_matches)
-from musiclab.rl.preference import (FEATURES, NUM_FEATURES, FeatureScale, PreferenceModel, PreferenceRule,
-                                    SimulatedListener, all_window_features, feedback_target, sounding_pitches,
-                                    window_features)
 from musiclab.rl.q_network import QNetwork
 from musiclab.rl.rules import rule_set
 from musiclab.rl.tuner import compose, preset, total_reward
+from musiclab.therapy.feedback import (Personaliser, PersonaliserConfig, personaliser_preset, record_feedback,
+                                       seconds_to_step)
+from musiclab.therapy.preference import (FEATURES, NUM_FEATURES, FeatureScale, PreferenceModel, PreferenceRule,
+                                         SimulatedListener, all_window_features, feedback_target, sounding_pitches,
+                                         window_features)
+from musiclab.therapy.profiles import ProfileStore, UnknownPieceError
+from musiclab.therapy.simulation import satisfaction_of, simulate_session
+from musiclab.therapy.theory_match import leap_counts, octave_variants, theory_matches
 
 C4, D4, E4, G4, C5 = 60 - 46, 62 - 46, 64 - 46, 67 - 46, 72 - 46
 TINY = dict(episodes=32, batch_size=32, train_every=1, candidates=2, scale_pieces=32)

@@ -13,12 +13,13 @@ import numpy as np
 import pytest
 import torch
 
-from musiclab import profiles
 from musiclab.errors import BadFileError, BadParameterError, MusiclabError, UnknownNameError
-from musiclab.profiles import (FEEDBACK_KINDS, HASH_PRESETS, PROFILES_ENV, NameTakenError, Preferences,
-                               Profile, ProfileStore, ScryptParams, SignInError, StoreBusyError,
-                               UnknownPieceError, UnknownProfileError, default_profiles_path,
-                               schema_version)
+from musiclab.therapy import store as database
+from musiclab.therapy.passwords import HASH_PRESETS, ScryptParams
+from musiclab.therapy.profiles import (NameTakenError, ProfileStore, SignInError, UnknownPieceError,
+                                       UnknownProfileError)
+from musiclab.therapy.records import FEEDBACK_KINDS, Preferences, Profile
+from musiclab.therapy.store import PROFILES_ENV, StoreBusyError, default_profiles_path, schema_version
 
 #: Cheap scrypt parameters so tests do not spend a second per hash (never use these for real).
 FAST = ScryptParams(n=2**8)
@@ -360,7 +361,7 @@ def test_a_damaged_model_state_is_a_bad_file_naming_the_database(store, ada, db)
 def test_the_file_is_in_wal_mode_with_the_current_schema_version(store, ada, db):
     raw = sqlite3.connect(db)
     assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert raw.execute("PRAGMA user_version").fetchone()[0] == schema_version() == len(profiles.MIGRATIONS)
+    assert raw.execute("PRAGMA user_version").fetchone()[0] == schema_version() == len(database.MIGRATIONS)
     assert [r[0] for r in raw.execute("SELECT version FROM schema_history")] == [1]
     raw.close()
     ProfileStore(db, hashing=FAST).close()  # reopening applies nothing twice
@@ -373,7 +374,7 @@ def test_opening_an_older_file_applies_the_new_migrations_and_keeps_the_data(db,
         piece = store.add_piece(ada, MELODY)
         store.add_feedback(ada, piece, 1, 1)
     version_2 = ("ALTER TABLE feedback ADD COLUMN note TEXT NOT NULL DEFAULT ''",)
-    monkeypatch.setattr(profiles, "MIGRATIONS", profiles.MIGRATIONS + (version_2,))
+    monkeypatch.setattr(database, "MIGRATIONS", database.MIGRATIONS + (version_2,))
     with ProfileStore(db, hashing=FAST) as store:
         ada = store.sign_in("Ada", "pw")
         assert [(f.position, f.value) for f in store.feedback(ada)] == [(1.0, 1.0)]

@@ -251,6 +251,30 @@ def test_a_tuner_update_changes_the_q_network_and_not_the_reward_model():
     assert not torch.equal(target_before, tuner.target.body.head.weight)  # soft-updated a little
 
 
+def test_a_tuner_goes_on_tuning_a_copy_of_a_tuned_q_network():
+    tuned = T.tune(tiny_rnn(), small(episodes=32), quiet=True).q_net
+    before = {k: v.clone() for k, v in tuned.state_dict().items()}
+    tuner = T.Tuner.from_q_network(tuned, small(episodes=32))
+    assert all(torch.equal(before[k], v) for k, v in tuner.q_net.state_dict().items())
+    assert all(torch.equal(before[k], v) for k, v in tuner.target.state_dict().items())
+    assert tuner.target is not tuner.q_net and tuner.q_net.body is not tuned.body
+    tuner.run(quiet=True)
+    assert any(not torch.equal(before[k], v) for k, v in tuner.q_net.state_dict().items())
+    assert all(torch.equal(before[k], v) for k, v in tuned.state_dict().items())  # the source is untouched
+    tuner.load_q_state(before)
+    assert all(torch.equal(before[k], v) for k, v in tuner.target.state_dict().items())
+
+
+def test_a_tuner_refuses_to_go_on_with_a_q_network_of_another_kind():
+    tuned = QNetwork.from_model(tiny_rnn())
+    with pytest.raises(BadParameterError, match="QNetwork"):
+        T.Tuner.from_q_network(tiny_rnn(), small())
+    with pytest.raises(BadParameterError, match="use algorithm='dqn'"):
+        T.Tuner.from_q_network(tuned, small(algorithm="psi"))
+    with pytest.raises(BadParameterError, match="not conditioned on c, so config.c_range must be None"):
+        T.Tuner.from_q_network(tuned, small(c_range=(0.1, 1.0)))
+
+
 def test_tuning_makes_the_rewarded_event_the_greedy_choice():
     tuner = T.tune(tiny_rnn(), small(episodes=256, c=0.1), rules=likes(NO_EVENT), quiet=True)
     composed = T.compose(tuner.q_net, 8, 32, seed=0, temperature=0)

@@ -1,4 +1,4 @@
-"""The therapy-session panel (musiclab.widgets.therapy), driven without a browser."""
+"""The therapy-session panel (musiclab.therapy.panel), driven without a browser, and its figure."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,10 +6,10 @@ import pytest
 
 from musiclab.checkpoints import load_model
 from musiclab.errors import MusiclabError
-from musiclab.profiles import ProfileStore
-from musiclab.rl.feedback import PersonaliserConfig
 from musiclab.rl.q_network import QNetwork
-from musiclab.widgets.therapy import TherapyPanel
+from musiclab.therapy.feedback import PersonaliserConfig
+from musiclab.therapy.panel import TherapyPanel
+from musiclab.therapy.profiles import ProfileStore
 
 TINY = PersonaliserConfig(episodes=32, batch_size=32, train_every=1, candidates=2, scale_pieces=32)
 
@@ -100,3 +100,23 @@ def test_the_panel_plays_each_piece_and_plots_satisfaction(q_net, store):
     shown = [o.get("data", {}) for o in panel._plot.outputs]  # a PNG in a kernel, the Figure's repr outside
     assert shown and ("image/png" in shown[0] or "Figure" in shown[0]["text/plain"])
     assert np.isclose(panel.satisfaction[0], 1.0)
+
+
+def test_the_satisfaction_curve_draws_a_point_per_piece_or_the_median_of_many_listeners():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from musiclab.errors import BadParameterError
+    from musiclab.therapy.plots import satisfaction_curve
+
+    ax = satisfaction_curve([0.2, 0.6, 1.0], target=0.8, title="one listener")
+    points = [line for line in ax.lines if line.get_gid() == "piece"]
+    assert len(points) == 1 and list(points[0].get_xdata()) == [1, 2, 3]
+    plt.close(ax.figure)
+    ax = satisfaction_curve(np.array([[0.2, 0.4], [0.6, 0.8], [1.0, 1.0]]))
+    assert "median of 3 listeners" in [line.get_label() for line in ax.lines]
+    plt.close(ax.figure)
+    with pytest.raises(BadParameterError, match="satisfaction"):
+        satisfaction_curve(np.zeros((2, 2, 2)))

@@ -254,7 +254,7 @@ def piece_profiles(pieces) -> np.ndarray:
     leaps (≥ a fifth, followed by a note) and of them those the next note steps back from (counts);
     leaps resolved and leaps doubled as the RL Tuner counts them (counts, ``open_leap_outcomes``); share
     of notes inside a motif and outside C major; autocorrelation at lags 1-3 (0 where undefined).
-    The therapy session's theory match compares them (``musiclab.rl.feedback``, notebook 07).
+    The therapy session's theory match compares them (``musiclab.therapy.feedback``, notebook 07).
     """
     batch = np.asarray(pieces.detach().cpu().numpy() if hasattr(pieces, "detach") else pieces, dtype=np.int64)
     if batch.ndim != 2 or batch.shape[1] < MOTIF_STEPS:

@@ -22,6 +22,7 @@ Entry points: :func:`tune` (a model and a :class:`TunerConfig`), :func:`tune_fro
 """
 from __future__ import annotations
 
+import copy
 import math
 import time
 import warnings
@@ -231,7 +232,7 @@ def egreedy(**overrides) -> TunerConfig:
     time, learning rate 3e-3, target rate 0.05, one torch thread.
 
     Not from a paper; this kit's first shipped tuner, kept for the therapy session, whose listener
-    chooses among ε-varied candidates of one tune (``musiclab.rl.feedback``). Sampled at temperature 1
+    chooses among ε-varied candidates of one tune (``musiclab.therapy.feedback``). Sampled at temperature 1
     it follows the rules less well than ``fast`` (``bench/rl_tuner.py`` counts both ways).
     """
     values = {"c": 0.6, "rule_weights": {"low_autocorrelation": 3.0}, "episodes": 24000, "batch_size": 128,
@@ -523,6 +524,36 @@ class Tuner:
         self.history = TuningHistory()
         self.updates = 0
         self._due = 0.0
+
+    @classmethod
+    def from_q_network(cls, q_net: QNetwork, config: TunerConfig | None = None, rules=_FROM_CONFIG,
+                       primers=None) -> Tuner:
+        """A tuner that goes on tuning a copy of the tuned ``q_net`` (which is not changed), e.g. to
+        re-tune a listener's generator (``musiclab.therapy.feedback``).
+
+        Built as :class:`Tuner` builds a fresh one from ``q_net``'s prior (same seeding), then
+        :meth:`load_q_state` puts ``q_net``'s weights in; ``config`` must have its algorithm, and a
+        ``c_range`` exactly when ``q_net`` is conditioned on c.
+        """
+        if not isinstance(q_net, QNetwork):
+            raise BadParameterError(f"q_net must be a tuned QNetwork (load_q_network), got {type(q_net).__name__}")
+        config = config if config is not None else TunerConfig()
+        if config.algorithm != q_net.config.algorithm:
+            raise BadParameterError(f"config.algorithm is {config.algorithm!r}, but q_net was tuned with "
+                                    f"{q_net.config.algorithm!r}; use algorithm={q_net.config.algorithm!r}")
+        conditioned = q_net.c_encoder is not None
+        if conditioned != (config.c_range is not None):
+            raise BadParameterError(f"q_net is {'' if conditioned else 'not '}conditioned on c, so config.c_range "
+                                    f"must be {'a range' if conditioned else 'None'}, got {config.c_range!r}")
+        tuner = cls(copy.deepcopy(q_net.prior).requires_grad_(True), config, rules, primers)
+        tuner.load_q_state(q_net.state_dict())
+        return tuner
+
+    def load_q_state(self, state_dict) -> None:
+        """Load Q-network weights (a ``q_net.state_dict()``) and restart the target network from them;
+        the optimizer, replay memory and history carry on."""
+        self.q_net.load_state_dict(state_dict)
+        self.target = target_network(self.q_net)
 
     @property
     def episodes_played(self) -> int:

@@ -29,7 +29,7 @@ import numpy as np
 
 from musiclab.data.melody import MIN_PITCH, NO_EVENT, check_events
 from musiclab.errors import BadParameterError, check_range
-from musiclab.profiles import FEEDBACK_KINDS
+from musiclab.therapy.records import FEEDBACK_KINDS
 
 #: The features of a window, in the order of every feature vector.
 FEATURES = ("register", "density", "leap", "rest", "range")

@@ -5,7 +5,7 @@
 it works and is tested without a browser. A reaction refers to the moment of the piece playing when
 it is given: the seconds since "next piece" started the player (``clock``), mapped to a step with
 the listener's tempo. "Next piece" first re-tunes the listener's generator on the feedback so far
-(:meth:`musiclab.rl.feedback.Personaliser.personalise`) and saves it to their profile.
+(:meth:`musiclab.therapy.feedback.Personaliser.personalise`) and saves it to their profile.
 """
 from __future__ import annotations
 
@@ -17,17 +17,18 @@ import numpy as np
 
 from musiclab.audio import check_sample_rate, play_melody
 from musiclab.errors import BadParameterError, MusiclabError
-from musiclab.profiles import FeedbackEvent, Preferences, Profile, ProfileStore
-from musiclab.rl.feedback import Personaliser, PersonaliserConfig, record_feedback
-from musiclab.rl.preference import FeatureScale, feedback_target
 from musiclab.rl.q_network import QNetwork
+from musiclab.therapy.feedback import Personaliser, PersonaliserConfig, record_feedback
+from musiclab.therapy.preference import FeatureScale, feedback_target
+from musiclab.therapy.profiles import ProfileStore
+from musiclab.therapy.records import FeedbackEvent, Preferences, Profile
 
 
 class TherapyPanel:
     """A listener's therapy session (notebook 07).
 
     ``store``: the profiles database; ``q_net``: the starting generator of every new listener;
-    ``config``/``scale``: for their :class:`~musiclab.rl.feedback.Personaliser` (share one ``scale``
+    ``config``/``scale``: for their :class:`~musiclab.therapy.feedback.Personaliser` (share one ``scale``
     to skip fitting it per listener). ``play=False`` skips sound (tests); ``clock`` gives seconds
     (default ``time.monotonic``); ``seed`` makes the pieces reproducible.
     """
@@ -171,7 +172,7 @@ class TherapyPanel:
         if values:
             import matplotlib.pyplot as plt
 
-            from musiclab.plots import satisfaction_curve
+            from musiclab.therapy.plots import satisfaction_curve
 
             ax = satisfaction_curve(values, title=f"{self.profile.name}: satisfaction this session")
             self._plot.append_display_data(ax.figure)

@@ -3,8 +3,8 @@
 1. A piece plays; the listener reacts at any moment ("more like this" +1 / "less like this" −1, or a
    calm-o-meter reading 0..1). :func:`record_feedback` maps the playback time to the 16th-note step
    it refers to (``step = ⌊seconds · tempo / 60 · 4⌋``) and stores the event in the
-   :class:`~musiclab.profiles.ProfileStore`.
-2. The :class:`~musiclab.rl.preference.PreferenceModel` learns from the window of music before each
+   :class:`~musiclab.therapy.profiles.ProfileStore`.
+2. The :class:`~musiclab.therapy.preference.PreferenceModel` learns from the window of music before each
    reaction (:meth:`Personaliser.observe`).
 3. Its reward joins the RL Tuner's: for every step of a composition
 
@@ -16,56 +16,43 @@
    The next piece is the best of ``candidates`` ε-greedy pieces of the re-tuned network (and their
    octave transpositions) by the preference model (:meth:`Personaliser.compose_piece`). With
    ``match_theory`` (default) only candidates with the music-theory profile of the piece that the
-   unpersonalised generator would play with the same seed may be chosen (:func:`piece_profiles`,
-   :func:`theory_matches`; that piece itself always may): the listener changes register, density,
-   leaps and rests, not how well the music follows the RL Tuner's rules. The re-tuned network alone
+   unpersonalised generator would play with the same seed may be chosen
+   (:func:`~musiclab.eval.melody.piece_profiles`, :func:`~musiclab.therapy.theory_match.theory_matches`;
+   that piece itself always may): the listener changes register, density, leaps and rests, not how
+   well the music follows the RL Tuner's rules. The re-tuned network alone
    drifts from the RL Tuner's metric table (``bench/personalisation.py``: "network alone"); the
    match is the anchor that keeps what the listener hears on it, and the re-tuning supplies
    candidates nearer the listener's taste and carries it across sessions.
 4. :meth:`Personaliser.save` / :meth:`Personaliser.restore` keep the tuned Q-network and the
    preference model per profile.
 
-:func:`simulate_session` runs the whole loop with a :class:`~musiclab.rl.preference.SimulatedListener`
-(headless notebooks, tests, ``bench/personalisation.py``).
+:func:`~musiclab.therapy.simulation.simulate_session` runs the whole loop with a
+:class:`~musiclab.therapy.preference.SimulatedListener` (headless notebooks, tests,
+``bench/personalisation.py``).
 """
 from __future__ import annotations
 
 import copy
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
-from musiclab.data.melody import NUM_CLASSES, STEPS_PER_QUARTER
+from musiclab.data.melody import STEPS_PER_QUARTER
 from musiclab.errors import BadParameterError, check_choice, check_range
-from musiclab.profiles import FEEDBACK_KINDS, FeedbackEvent, Profile, ProfileStore
-from musiclab.rl.preference import (NUM_FEATURES, WINDOW_STEPS, FeatureScale, PreferenceModel, PreferenceRule,
-                                    SimulatedListener, all_window_features, feedback_target, window_features)
-from musiclab.rl.q_network import QNetwork, target_network
+from musiclab.eval.melody import piece_profiles
+from musiclab.rl.q_network import QNetwork
 from musiclab.rl.replay import EpisodeReplay
-from musiclab.eval.melody import PIECE_PROFILE_KEYS, piece_profiles
-from musiclab.rl.rules import FIRST_PITCH_EVENT, RuleSet, rule_set
+from musiclab.rl.rules import RuleSet, rule_set
 from musiclab.rl.tuner import PRESETS as TUNER_PRESETS
 from musiclab.rl.tuner import Tuner, compose, preset
-
-_EXACT = [PIECE_PROFILE_KEYS.index(k) for k in ("starts_with_tonic", "unique_max", "unique_min")]
-_SHARES = [PIECE_PROFILE_KEYS.index(k) for k in ("notes_in_motif", "notes_not_in_key")]
-_AUTOCORRELATIONS = [PIECE_PROFILE_KEYS.index(k) for k in ("autocorrelation_lag1", "autocorrelation_lag2", "autocorrelation_lag3")]
-_LEAPS, _STEPPED_BACK, _RESOLVED, _DOUBLED = (PIECE_PROFILE_KEYS.index(k) for k in (
-    "leaps", "leaps_stepped_back", "leaps_resolved", "leaps_doubled"))
-
-
-def leap_counts(profiles) -> tuple[np.ndarray, np.ndarray]:
-    """The two leap shares of piece profiles [..., len(PIECE_PROFILE_KEYS)] as counts: (parts, wholes),
-    each [..., 2]: leaps stepped back from of all leaps, and leaps resolved of those resolved or
-    doubled (the RL Tuner's count)."""
-    profiles = np.asarray(profiles, dtype=np.float64)
-    parts = profiles[..., [_STEPPED_BACK, _RESOLVED]]
-    wholes = np.stack([profiles[..., _LEAPS], profiles[..., _RESOLVED] + profiles[..., _DOUBLED]], axis=-1)
-    return parts, wholes
+from musiclab.therapy.preference import (NUM_FEATURES, WINDOW_STEPS, FeatureScale, PreferenceModel, PreferenceRule,
+                                         all_window_features, feedback_target, window_features)
+from musiclab.therapy.profiles import ProfileStore
+from musiclab.therapy.records import FeedbackEvent, Profile
+from musiclab.therapy.theory_match import leap_counts, octave_variants, theory_matches
 
 
 def seconds_to_step(seconds: float, tempo_bpm: float, length: int | None = None) -> int:
@@ -87,47 +74,6 @@ def record_feedback(store: ProfileStore, profile: Profile, piece_id: int, second
     """
     step = seconds_to_step(seconds, tempo_bpm, length)
     return store.add_feedback(profile, piece_id, step, value, kind, unit="step", at=at)
-
-
-def theory_matches(profiles, reference, leap_rates, leap_tolerance: float = 0.25,
-                   share_tolerance: float = 0.25, autocorrelation_tolerance: float = 0.3) -> np.ndarray:
-    """Which candidates have the music-theory profile of their reference piece:
-    profiles [n, K, len(PIECE_PROFILE_KEYS)] against reference [n, len(PIECE_PROFILE_KEYS)] → bool [n, K].
-
-    A match starts on the tonic, has a unique highest and lowest pitch exactly when the reference
-    does; its two *leap balances* (part − usual share · whole for each share of :func:`leap_counts`,
-    ``leap_rates`` being the usual shares) are each within ``leap_tolerance`` of the reference's;
-    its shares of notes in a motif and out of key within ``share_tolerance``; its autocorrelations
-    within ``autocorrelation_tolerance``. Chosen pieces that match their references keep, on average,
-    the references' metric table (leap balances of 0 on average keep both leap shares at ``leap_rates``).
-    """
-    profiles, reference = np.asarray(profiles, dtype=np.float64), np.asarray(reference, dtype=np.float64)[:, None]
-    rates = np.asarray(leap_rates, dtype=np.float64)
-    parts, wholes = leap_counts(profiles)
-    usual_parts, usual_wholes = leap_counts(reference)
-    balance, usual_balance = parts - rates * wholes, usual_parts - rates * usual_wholes
-    return ((profiles[..., _EXACT] == reference[..., _EXACT]).all(axis=-1)
-            & (np.abs(balance - usual_balance) <= leap_tolerance + 1e-9).all(axis=-1)
-            & (np.abs(profiles[..., _SHARES] - reference[..., _SHARES]) <= share_tolerance + 1e-9).all(axis=-1)
-            & (np.abs(profiles[..., _AUTOCORRELATIONS] - reference[..., _AUTOCORRELATIONS])
-               <= autocorrelation_tolerance + 1e-9).all(axis=-1))
-
-
-def octave_variants(pieces) -> tuple[np.ndarray, np.ndarray]:
-    """Each melody an octave down, as it is, and an octave up: [N, T] → (events [N, 3, T], valid
-    [N, 3] bool). A variant with a pitch outside MIDI 48..83 is invalid (and holds the melody as
-    it is). Moving a whole melody by an octave keeps every metric of the RL Tuner's table but the
-    autocorrelations (C stays C, intervals and pitch counts stay), and changes its register.
-    """
-    batch = np.asarray(pieces, dtype=np.int64)
-    notes = batch >= FIRST_PITCH_EVENT
-    variants, valid = [], []
-    for shift in (-12, 0, 12):
-        moved = np.where(notes, batch + shift, batch)
-        ok = (~notes | ((moved >= FIRST_PITCH_EVENT) & (moved < NUM_CLASSES))).all(axis=1)
-        variants.append(np.where(ok[:, None], moved, batch))
-        valid.append(ok)
-    return np.stack(variants, axis=1), np.stack(valid, axis=1)
 
 
 @dataclass
@@ -295,10 +241,7 @@ class Personaliser:
             exploration="boltzmann", temperature_start=config.temperature, temperature=config.temperature,
             anneal_fraction=0.0,
             seed=config.seed, num_threads=config.num_threads)
-        base_model = copy.deepcopy(q_net.prior).requires_grad_(True)
-        self.tuner = Tuner(base_model, tuner_config, self.rules)
-        self.tuner.q_net.load_state_dict(q_net.state_dict())
-        self.tuner.target = target_network(self.tuner.q_net)
+        self.tuner = Tuner.from_q_network(q_net, tuner_config, self.rules)
         self.rounds: list[RoundReport] = []
 
     @property
@@ -421,10 +364,9 @@ class Personaliser:
             raise BadParameterError(f"personaliser state lacks {', '.join(missing)}")
         q_state = {k[len("q_net."):]: v for k, v in state.items() if k.startswith("q_net.")}
         try:
-            self.q_net.load_state_dict(q_state)
+            self.tuner.load_q_state(q_state)
         except RuntimeError as error:
             raise BadParameterError(f"the saved Q-network does not fit this one: {error}") from None
-        self.tuner.target = target_network(self.q_net)
         scale = FeatureScale(state["scale.mean"].numpy(), state["scale.std"].numpy())
         self.scale.mean, self.scale.std = scale.mean, scale.std
         self.preference.weights = state["preference.weights"].numpy().astype(np.float64).copy()
@@ -443,87 +385,3 @@ class Personaliser:
             return False
         self.load_state_dict(state)
         return True
-
-
-@dataclass
-class SessionHistory:
-    """What happened in a therapy session: per piece its events, reactions and satisfaction."""
-
-    pieces: list = field(default_factory=list)
-    """The pieces played, np.int64 [T] each."""
-    positions: list = field(default_factory=list)
-    """Per piece, the steps reacted to."""
-    values: list = field(default_factory=list)
-    """Per piece, the feedback values given."""
-    satisfaction: list = field(default_factory=list)
-    """Per piece: share of positive reactions ('more_less') or mean calm reading ('calm')."""
-    rounds: list = field(default_factory=list)
-    """RoundReport of each personalisation round."""
-    kind: str = "more_less"
-    """The feedback kind."""
-
-    def feedback_values(self) -> np.ndarray:
-        """Every feedback value in the order given: float64 [events]."""
-        return np.concatenate([np.asarray(v, dtype=np.float64) for v in self.values]) if self.values else np.zeros(0)
-
-    def positive_share(self, start: int, stop: int) -> float:
-        """Share of liking reactions (> 0 for 'more_less', > 0.5 for 'calm') among events start..stop−1."""
-        values = self.feedback_values()[start:stop]
-        if values.size == 0:
-            return float("nan")
-        return float(np.mean(values > (0.0 if self.kind == "more_less" else 0.5)))
-
-    def to_dict(self) -> dict:
-        """Plain data (lists) for JSON."""
-        return {"pieces": [p.tolist() for p in self.pieces], "positions": [list(map(int, p)) for p in self.positions],
-                "values": [list(map(float, v)) for v in self.values], "satisfaction": list(self.satisfaction),
-                "rounds": [asdict(r) for r in self.rounds], "kind": self.kind}
-
-
-def satisfaction_of(values, kind: str = "more_less") -> float:
-    """Satisfaction with one piece: share of +feedback ('more_less') or the mean reading ('calm')."""
-    values = np.asarray(values, dtype=np.float64)
-    if kind not in FEEDBACK_KINDS:
-        raise BadParameterError(f"kind must be one of {', '.join(FEEDBACK_KINDS)}, got {kind!r}")
-    if values.size == 0:
-        return float("nan")
-    return float(np.mean(values > 0)) if kind == "more_less" else float(values.mean())
-
-
-def simulate_session(personaliser: Personaliser, listener: SimulatedListener, pieces: int = 8,
-                     reactions: int = 4, seed: int = 0, tempo_bpm: float = 72.0,
-                     store: ProfileStore | None = None, profile: Profile | None = None,
-                     quiet: bool = False) -> SessionHistory:
-    """A whole session with a simulated listener: compose, listen (``reactions`` feedback events at
-    random moments of each piece, played at ``tempo_bpm``), learn, re-tune; ``pieces`` times.
-
-    With ``store`` and ``profile`` every piece and reaction is stored as in a live session. Same
-    seed, same session. Notebook 07, ``bench/personalisation.py``.
-    """
-    check_range("pieces", pieces, 1)
-    check_range("reactions", reactions, 1)
-    if (store is None) != (profile is None):
-        raise BadParameterError("give both store and profile, or neither")
-    rng = np.random.default_rng(seed)
-    cfg = personaliser.config
-    step_seconds = 60.0 / tempo_bpm / STEPS_PER_QUARTER
-    history = SessionHistory(kind=listener.kind)
-    for number in tqdm(range(pieces), desc="session", unit="piece", disable=quiet, leave=False):
-        piece = personaliser.compose_piece(seed=seed * 100_003 + number)
-        piece_id = store.add_piece(profile, piece, {"seed": seed, "piece": number, "tempo": tempo_bpm,
-                                                     "c": personaliser.c}) if store is not None else None
-        moments = np.sort(rng.uniform(0, cfg.length * step_seconds, reactions))
-        positions = np.array([seconds_to_step(s, tempo_bpm, cfg.length) for s in moments])
-        values = listener.react(piece, positions, rng)
-        for moment, position, value in zip(moments, positions, values):
-            if store is not None:
-                record_feedback(store, profile, piece_id, float(moment), float(value), tempo_bpm,
-                                listener.kind, cfg.length)
-            personaliser.observe(piece, int(position), float(value), listener.kind)
-        history.pieces.append(piece)
-        history.positions.append(positions)
-        history.values.append(values)
-        history.satisfaction.append(satisfaction_of(values, listener.kind))
-        if number < pieces - 1:
-            history.rounds.append(personaliser.personalise())
-    return history

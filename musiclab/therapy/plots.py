@@ -1,10 +1,14 @@
-"""Figures of the therapy session (notebook 07): a listener's preference bars and satisfaction."""
+"""Figures of the therapy session (notebook 07): a listener's satisfaction over a session.
+
+Shared look and helpers come from :mod:`musiclab.plots.core`; ``fn(..., ax=None) -> Axes`` as everywhere.
+"""
 from __future__ import annotations
 
 import numpy as np
 
 from musiclab.errors import BadParameterError
 from musiclab.plots.core import BAR_LINE, BEAT_LINE, NOTE_COLOR, NOTE_EDGE, as_array, axes_or_new, style
+
 
 def satisfaction_curve(satisfaction, ax=None, title: str | None = None, target: float | None = None,
                        label: str = "this listener"):
