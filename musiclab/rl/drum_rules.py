@@ -10,7 +10,7 @@ set is used as r_MT exactly like a melody set, divided by c (the drum tuner's c 
 ``musiclab.rl.drum_tuning.DRUM_C``).
 
 Each rule has a vectorised twin (``_<rule>_batch(patterns [B, t], actions [B], step) -> [B]``,
-attached with :func:`musiclab.rl.rules.with_batch`) that :meth:`RuleSet.rewards` calls once per
+attached with :func:`musiclab.rl.rule_set.with_batch`) that :meth:`RuleSet.rewards` calls once per
 batch; the tests check that the two agree.
 
 Magnitudes are on the melody rules' scale (±1 for the main rules, ±0.5 for the finer ones),

@@ -45,7 +45,8 @@ from musiclab.errors import BadParameterError, check_choice, check_range
 from musiclab.eval.melody import piece_profiles
 from musiclab.rl.q_network import QNetwork
 from musiclab.rl.replay import EpisodeReplay
-from musiclab.rl.rules import RuleSet, rule_set
+from musiclab.rl.rule_set import RuleSet
+from musiclab.rl.rules import rule_set
 from musiclab.rl.tuner import PRESETS as TUNER_PRESETS
 from musiclab.rl.tuner import Tuner, compose, preset
 from musiclab.therapy.preference import (NUM_FEATURES, WINDOW_STEPS, FeatureScale, PreferenceModel, PreferenceRule,

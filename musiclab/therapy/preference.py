@@ -15,7 +15,7 @@ A :class:`FeatureScale` standardises them against the unpersonalised generator's
 z = 0 is "as usual". The :class:`PreferenceModel` is a small logistic regression
 P(like | z) = σ(w·z + b) refitted (Newton steps, L2 prior) after every feedback event; its reward
 r_pref = 2·P(like | z) − 1 ∈ [−1, 1] scores each step of a composition by the window ending there.
-:class:`PreferenceRule` wraps it as one more rule of a :class:`~musiclab.rl.rules.RuleSet`, so the
+:class:`PreferenceRule` wraps it as one more rule of a :class:`~musiclab.rl.rule_set.RuleSet`, so the
 tuner needs no change. :class:`SimulatedListener` has hidden weights over the same features and
 gives noisy, seeded feedback, for tests and ``bench/personalisation.py``.
 
@@ -239,7 +239,7 @@ class PreferenceModel:
 
 
 class PreferenceRule:
-    """The preference reward as a rule of a :class:`~musiclab.rl.rules.RuleSet`:
+    """The preference reward as a rule of a :class:`~musiclab.rl.rule_set.RuleSet`:
     ``rule(composition, action, step)`` = r_pref of the window that ``action`` ends.
 
     Reads ``model`` live, so refitting the model changes the reward without rebuilding the rule set.

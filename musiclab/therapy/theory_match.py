@@ -14,7 +14,7 @@ import numpy as np
 
 from musiclab.data.melody import NUM_CLASSES
 from musiclab.eval.melody import PIECE_PROFILE_KEYS
-from musiclab.rl.rules import FIRST_PITCH_EVENT
+from musiclab.theory import FIRST_PITCH_EVENT
 
 _EXACT = [PIECE_PROFILE_KEYS.index(k) for k in ("starts_with_tonic", "unique_max", "unique_min")]
 _SHARES = [PIECE_PROFILE_KEYS.index(k) for k in ("notes_in_motif", "notes_not_in_key")]
