@@ -62,7 +62,8 @@ sys.path.insert(0, str(ROOT))
 from musiclab.checkpoints import load_model  # noqa: E402
 from musiclab.eval.melody import METRIC_KEYS, melody_metrics  # noqa: E402
 from musiclab.rl.q_network import QNetwork  # noqa: E402
-from musiclab.rl.tuner import compose, load_q_network  # noqa: E402
+from musiclab.rl.compose import compose  # noqa: E402
+from musiclab.rl.tuner import load_q_network  # noqa: E402
 from musiclab.therapy import feedback, simulation  # noqa: E402
 from musiclab.therapy.preference import SimulatedListener  # noqa: E402
 

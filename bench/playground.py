@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from musiclab.rl.tuner import load_q_network
-from musiclab.widgets.playground import Playground
+from musiclab.rl.tuner import load_q_network  # noqa: E402
+from musiclab.widgets.playground import Playground  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "playground.json"
 #: The target from the issue: a new player less than half a second after release.

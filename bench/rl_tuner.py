@@ -49,8 +49,10 @@ from musiclab.checkpoints import CHECKPOINT_DIR, load_model  # noqa: E402
 from musiclab.eval.diversity import diversity_metrics  # noqa: E402
 from musiclab.eval.melody import LOG_P_KEY, metric_table  # noqa: E402
 from musiclab.eval.paper import PAPER_DQN_ROW, PAPER_KEYS, paper_metrics  # noqa: E402
+from musiclab.rl import compose as composing  # noqa: E402
 from musiclab.rl import tuner as T  # noqa: E402
-from musiclab.rl.rules import rule_set
+from musiclab.rl import tuner_config as TC  # noqa: E402
+from musiclab.rl.rules import rule_set  # noqa: E402
 from musiclab.runtime import atomic_write_bytes  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -79,9 +81,9 @@ SWEEP_TEMPERATURES = (0.25, 0.5, 1.0)
 NAMES = {"note_rnn": "Note-RNN", "dqn": "DQN", "psi": "Psi", "g": "G", "rules_only": "rules only"}
 
 
-def rules_only_config(seed: int) -> T.TunerConfig:
+def rules_only_config(seed: int) -> TC.TunerConfig:
     """The rules-only agent: the fast preset's DQN with log p dropped from the reward."""
-    return T.preset("fast", algorithm="dqn", learned_reward=False, seed=seed)
+    return TC.preset("fast", algorithm="dqn", learned_reward=False, seed=seed)
 
 
 def count(pieces, note_rnn) -> dict:
@@ -100,10 +102,10 @@ def compose_pieces(system: str, seed: int, n: int, shipped: bool) -> tuple[list,
         q_net = T.load_q_network(f"rl_tuner_{system}")
         seconds = q_net.extra["tuning_seconds"]
     else:
-        config = rules_only_config(seed) if system == "rules_only" else T.preset("fast", algorithm=system, seed=seed)
+        config = rules_only_config(seed) if system == "rules_only" else TC.preset("fast", algorithm=system, seed=seed)
         tuner = T.tune(note_rnn, config, quiet=True)
         q_net, seconds = tuner.q_net, tuner.history.seconds
-    return T.compose(q_net, n, LENGTH, seed=seed, temperature=1.0).tolist(), seconds
+    return composing.compose(q_net, n, LENGTH, seed=seed, temperature=1.0).tolist(), seconds
 
 
 def _compose_task(task):
@@ -153,39 +155,39 @@ def check(value: float, rule: tuple[str, float]) -> bool:
 
 def greedy_lesson(q_net, n: int, note_rnn) -> dict:
     """What composing without sampling does: greedy, and ε-greedy (ε = 0.1) around the greedy event."""
-    return {"greedy": count(T.compose(q_net, n, LENGTH, seed=0, temperature=0), note_rnn),
-            "epsilon_greedy_0.1": count(T.compose(q_net, n, LENGTH, seed=0, epsilon=0.1, temperature=0), note_rnn),
-            "sampled_t1": count(T.compose(q_net, n, LENGTH, seed=0, temperature=1.0), note_rnn)}
+    return {"greedy": count(composing.compose(q_net, n, LENGTH, seed=0, temperature=0), note_rnn),
+            "epsilon_greedy_0.1": count(composing.compose(q_net, n, LENGTH, seed=0, epsilon=0.1, temperature=0), note_rnn),
+            "sampled_t1": count(composing.compose(q_net, n, LENGTH, seed=0, temperature=1.0), note_rnn)}
 
 
 def playground_grid(q_net, n: int, note_rnn) -> dict:
     """The c-conditioned network composing at each c of ``SWEEP_C`` and temperature of ``SWEEP_TEMPERATURES``."""
-    return {f"c={c:g},T={t:g}": count(T.compose(q_net, n, LENGTH, c=c, seed=0, temperature=t), note_rnn)
+    return {f"c={c:g},T={t:g}": count(composing.compose(q_net, n, LENGTH, c=c, seed=0, temperature=t), note_rnn)
             for c in SWEEP_C for t in SWEEP_TEMPERATURES}
 
 
 def throughput(note_rnn, quick: bool) -> dict:
     """Transitions per second: playing (with the rules) 128 at a time vs one at a time, and whole tuning
     runs; and the median milliseconds ``compose`` takes for one 32-step melody."""
-    rules = rule_set(T.preset("fast").rules)
-    q_net = T.Tuner(note_rnn, T.preset("fast")).q_net
+    rules = rule_set(TC.preset("fast").rules)
+    q_net = T.Tuner(note_rnn, TC.preset("fast")).q_net
     gen = torch.Generator().manual_seed(0)
     batched_n, single_n = (256, 16) if quick else (1024, 64)
     start = time.perf_counter()
     for _ in range(batched_n // 128):
-        T.play(q_net, 128, LENGTH, temperature=1.0, rules=rules, generator=gen)
+        composing.play(q_net, 128, LENGTH, temperature=1.0, rules=rules, generator=gen)
     play_batched = batched_n * LENGTH / (time.perf_counter() - start)
     start = time.perf_counter()
     for _ in range(single_n):
-        T.play(q_net, 1, LENGTH, temperature=1.0, rules=rules, generator=gen)
+        composing.play(q_net, 1, LENGTH, temperature=1.0, rules=rules, generator=gen)
     play_single = single_n * LENGTH / (time.perf_counter() - start)
     times = []
     for seed in range(20):
         start = time.perf_counter()
-        T.compose(q_net, 1, LENGTH, seed=seed)
+        composing.compose(q_net, 1, LENGTH, seed=seed)
         times.append(time.perf_counter() - start)
-    tune_batched = T.tune(note_rnn, T.preset("fast", episodes=batched_n), quiet=True).history
-    tune_single = T.tune(note_rnn, T.preset("fast", episodes=single_n * 2, batch_size=1), quiet=True).history
+    tune_batched = T.tune(note_rnn, TC.preset("fast", episodes=batched_n), quiet=True).history
+    tune_single = T.tune(note_rnn, TC.preset("fast", episodes=single_n * 2, batch_size=1), quiet=True).history
     return {
         "play_batched_transitions_per_second": play_batched,
         "play_one_at_a_time_transitions_per_second": play_single,

@@ -10,6 +10,8 @@ from musiclab.errors import BadParameterError, UnknownNameError
 from musiclab.models.note_cnn import NoteCNN, NoteCNNConfig
 from musiclab.rl import drum_tuning as D
 from musiclab.rl import tuner as T
+from musiclab.rl import compose as composing
+from musiclab.rl import targets
 from musiclab.rl.q_network import QNetwork
 
 TINY = {"episodes": 32, "batch_size": 8, "minibatch_size": 4, "train_every": 2, "memory": 32 * 64,
@@ -52,7 +54,7 @@ def test_drum_rules_enter_the_reward_and_the_rules_only_agent_ignores_log_p(cnn)
     assert any(value != 0.0 for value in tuned.history.rule_reward)
     rules_only = D.tune_drums(cnn, D.drum_config(0.1, rules="groove", learned_reward=False, **TINY), quiet=True)
     batch = rules_only.replay.sample(4, torch.Generator().manual_seed(0))
-    rewards = T.step_rewards(rules_only.config, batch)
+    rewards = targets.step_rewards(rules_only.config, batch)
     assert torch.allclose(rewards, batch.rule_reward / D.DRUM_C)
     log_p_only = D.tune_drums(cnn, D.drum_config(0.1, **TINY), quiet=True)
     assert log_p_only.rules is None and set(log_p_only.history.rule_reward) == {0.0}
@@ -122,14 +124,14 @@ OPENINGS = torch.tensor([[0, 9, 6, 9, 1, 9, 6, 9], [6, 6, 6, 6, 6, 6, 6, 6], [0,
 
 def test_play_keeps_the_primer_steps_and_scores_them_like_any_step(cnn):
     q_net = QNetwork.from_model(cnn)
-    batch = T.play(q_net, 3, GRID_STEPS, primer=OPENINGS, epsilon=0.5, random_actions="uniform",
+    batch = composing.play(q_net, 3, GRID_STEPS, primer=OPENINGS, epsilon=0.5, random_actions="uniform",
                    generator=torch.Generator().manual_seed(0))
     assert torch.equal(batch.actions[:, :8], OPENINGS)
     assert torch.allclose(batch.log_p, cnn.log_prob(batch.actions), atol=1e-5)
     with pytest.raises(BadParameterError, match="primer must be"):
-        T.play(q_net, 2, GRID_STEPS, primer=OPENINGS)
+        composing.play(q_net, 2, GRID_STEPS, primer=OPENINGS)
     with pytest.raises(BadParameterError, match="outside the vocabulary"):
-        T.play(q_net, 1, GRID_STEPS, primer=torch.tensor([[12]]))
+        composing.play(q_net, 1, GRID_STEPS, primer=torch.tensor([[12]]))
 
 
 def test_without_primers_the_tuner_plays_exactly_as_before(cnn):

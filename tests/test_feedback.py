@@ -10,7 +10,9 @@ from musiclab.errors import BadParameterError
 from musiclab.eval.melody import PIECE_PROFILE_KEYS, melody_metrics, piece_profiles
 from musiclab.rl.q_network import QNetwork
 from musiclab.rl.rules import rule_set
-from musiclab.rl.tuner import compose, preset, total_reward
+from musiclab.rl.compose import compose
+from musiclab.rl.targets import total_reward
+from musiclab.rl.tuner_config import preset
 from musiclab.therapy.feedback import (Personaliser, PersonaliserConfig, personaliser_preset, record_feedback,
                                        seconds_to_step)
 from musiclab.therapy.preference import (FEATURES, NUM_FEATURES, FeatureScale, PreferenceModel, PreferenceRule,

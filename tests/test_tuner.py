@@ -20,7 +20,10 @@ from musiclab.data.drums import NUM_DRUM_CLASSES
 from musiclab.models.note_cnn import NoteCNN, NoteCNNConfig
 from musiclab.models.note_rnn import NoteRNN, NoteRNNConfig
 from musiclab.models.sequence import SequenceModel
+from musiclab.rl import compose as composing
+from musiclab.rl import targets as TG
 from musiclab.rl import tuner as T
+from musiclab.rl import tuner_config as TC
 from musiclab.rl.q_network import QNetwork, soft_update, target_network
 from musiclab.rl.replay import EpisodeBatch, EpisodeReplay
 from musiclab.rl.rule_set import RuleSet
@@ -51,10 +54,10 @@ class Bigram(SequenceModel, nn.Module):
         return self.table(tokens), state
 
 
-def small(**overrides) -> T.TunerConfig:
+def small(**overrides) -> TC.TunerConfig:
     values = {"episodes": 64, "batch_size": 16, "minibatch_size": 4, "train_every": 2,
               "memory": 32 * 64, "length": 32, "epsilon_start": 0.5, "epsilon": 0.1, "lr": 1e-2}
-    return T.TunerConfig(**{**values, **overrides})
+    return TC.TunerConfig(**{**values, **overrides})
 
 
 def likes(event: int, bonus: float = 1.0) -> RuleSet:
@@ -75,8 +78,8 @@ def test_the_reward_is_log_p_plus_the_rules_over_c():
     for step in (0, 5, 31):
         assert np.allclose(batch.rule_reward[:, step].numpy(),
                            rules.rewards(actions[:, :step], actions[:, step], step), atol=1e-5)
-    total = T.total_reward(batch.log_p, batch.rule_reward, 0.25)
-    assert torch.allclose(T.step_rewards(tuner.config, batch), total)
+    total = TG.total_reward(batch.log_p, batch.rule_reward, 0.25)
+    assert torch.allclose(TG.step_rewards(tuner.config, batch), total)
     history = tuner.history
     assert history.log_p_reward[-1] == pytest.approx(float(batch.log_p.mean()), abs=1e-6)
     assert history.rule_reward[-1] == pytest.approx(float(batch.rule_reward.mean()) / 0.25, abs=1e-5)
@@ -86,9 +89,9 @@ def test_the_reward_is_log_p_plus_the_rules_over_c():
 def test_g_learning_and_the_rules_only_agent_leave_log_p_out_of_the_reward():
     batch = EpisodeBatch(torch.zeros((1, 2), dtype=torch.long), torch.tensor([[-1.0, -2.0]]),
                          torch.tensor([[3.0, 0.5]]), torch.tensor([0.5]))
-    assert T.step_rewards(small(algorithm="dqn"), batch).tolist() == [[5.0, -1.0]]
-    assert T.step_rewards(small(algorithm="g"), batch).tolist() == [[6.0, 1.0]]
-    assert T.step_rewards(small(learned_reward=False), batch).tolist() == [[6.0, 1.0]]
+    assert TG.step_rewards(small(algorithm="dqn"), batch).tolist() == [[5.0, -1.0]]
+    assert TG.step_rewards(small(algorithm="g"), batch).tolist() == [[6.0, 1.0]]
+    assert TG.step_rewards(small(learned_reward=False), batch).tolist() == [[6.0, 1.0]]
 
 
 def hand_made():
@@ -100,26 +103,26 @@ def hand_made():
 
 def test_dqn_target_adds_the_discounted_best_next_value_and_nothing_after_the_last_step():
     rewards, values = hand_made()
-    assert T.dqn_target(rewards, values, 0.5).tolist()[0] == pytest.approx([1.0 + 0.5 * 1.0, 2.0])
+    assert TG.dqn_target(rewards, values, 0.5).tolist()[0] == pytest.approx([1.0 + 0.5 * 1.0, 2.0])
 
 
 def test_the_double_q_target_values_the_online_networks_choice_with_the_target_network():
     rewards, values = hand_made()
     online = torch.tensor([[[0.0, 0.0, 0.0], [5.0, 0.0, 0.0]]])  # online prefers event 0 next, valued 0 by Q⁻
-    assert T.dqn_target(rewards, values, 0.5, online).tolist()[0] == pytest.approx([1.0, 2.0])
+    assert TG.dqn_target(rewards, values, 0.5, online).tolist()[0] == pytest.approx([1.0, 2.0])
 
 
 def test_psi_target_adds_the_discounted_log_sum_exp_of_the_next_values():
     rewards, values = hand_made()
     soft = math.log(1.0 + math.e + 2.0)
-    assert T.psi_target(rewards, values, 0.5).tolist()[0] == pytest.approx([1.0 + 0.5 * soft, 2.0])
+    assert TG.psi_target(rewards, values, 0.5).tolist()[0] == pytest.approx([1.0 + 0.5 * soft, 2.0])
 
 
 def test_g_target_weighs_the_next_values_by_the_prior():
     rewards, values = hand_made()
     prior = torch.log(torch.tensor([[[0.2, 0.3, 0.5], [0.5, 0.25, 0.25]]]))
     soft = math.log(0.5 * 1.0 + 0.25 * math.e + 0.25 * 2.0)
-    assert T.g_target(rewards, values, prior, 0.5).tolist()[0] == pytest.approx([1.0 + 0.5 * soft, 2.0])
+    assert TG.g_target(rewards, values, prior, 0.5).tolist()[0] == pytest.approx([1.0 + 0.5 * soft, 2.0])
 
 
 @pytest.mark.parametrize("algorithm", ["dqn", "psi", "g"])
@@ -127,9 +130,9 @@ def test_td_targets_score_a_minibatch_with_the_target_network(algorithm):
     tuner = T.Tuner(tiny_rnn(), small(algorithm=algorithm))
     tuner.collect()
     batch = tuner.replay.sample(3, torch.Generator().manual_seed(0))
-    targets = T.td_targets(tuner.config, batch, tuner.target)
+    targets = TG.td_targets(tuner.config, batch, tuner.target)
     values = tuner.target.q_values(batch.actions).detach()
-    rewards = T.step_rewards(tuner.config, batch)
+    rewards = TG.step_rewards(tuner.config, batch)
     if algorithm == "dqn":
         nxt = values.max(-1).values
     elif algorithm == "psi":
@@ -146,10 +149,10 @@ def test_double_q_td_targets_value_the_online_networks_next_choice():
     tuner.update()  # the online network now differs from its target
     batch = tuner.replay.sample(3, torch.Generator().manual_seed(0))
     online = tuner.q_net.q_values(batch.actions).detach()
-    targets = T.td_targets(tuner.config, batch, tuner.target, online)
+    targets = TG.td_targets(tuner.config, batch, tuner.target, online)
     values = tuner.target.q_values(batch.actions).detach()
     nxt = values.gather(-1, online.argmax(-1, keepdim=True)).squeeze(-1)
-    rewards = T.step_rewards(tuner.config, batch)
+    rewards = TG.step_rewards(tuner.config, batch)
     assert torch.allclose(targets[:, :-1], rewards[:, :-1] + 0.5 * nxt[:, 1:], atol=1e-5)
 
 
@@ -277,7 +280,7 @@ def test_a_tuner_refuses_to_go_on_with_a_q_network_of_another_kind():
 
 def test_tuning_makes_the_rewarded_event_the_greedy_choice():
     tuner = T.tune(tiny_rnn(), small(episodes=256, c=0.1), rules=likes(NO_EVENT), quiet=True)
-    composed = T.compose(tuner.q_net, 8, 32, seed=0, temperature=0)
+    composed = composing.compose(tuner.q_net, 8, 32, seed=0, temperature=0)
     assert (composed == NO_EVENT).float().mean() > 0.9
     assert tuner.history.rule_reward[-1] > tuner.history.rule_reward[0]
     assert len(tuner.history.episodes) == 16 and tuner.history.episodes[-1] == 256
@@ -290,18 +293,18 @@ def test_a_toy_sequence_model_tunes_on_the_learned_reward_alone():
     tuner = T.tune(model, small(rules=None, episodes=96), quiet=True)
     assert tuner.rules is None and tuner.history.rule_reward[-1] == 0.0
     assert not torch.equal(tuner.q_net.body.table.weight, model.table.weight)
-    composed = T.compose(tuner.q_net, 3, 10, epsilon=0.5, seed=1)
+    composed = composing.compose(tuner.q_net, 3, 10, epsilon=0.5, seed=1)
     assert composed.shape == (3, 10) and composed.dtype == torch.long
 
 
 def test_a_drum_note_cnn_tunes_with_the_drums_preset():
     torch.manual_seed(0)
     cnn = NoteCNN(NoteCNNConfig(channels=4, kernel_size=5, hidden_size=8))
-    tuner = T.tune(cnn, T.preset("drums", episodes=32, batch_size=16, minibatch_size=4, train_every=2,
+    tuner = T.tune(cnn, TC.preset("drums", episodes=32, batch_size=16, minibatch_size=4, train_every=2,
                                  memory=32 * 64), quiet=True)
     assert tuner.rules is None and tuner.updates > 0 and tuner.config.target_update_every == 10
     assert not torch.equal(tuner.q_net.body.head.weight, cnn.head.weight)
-    grids = T.compose(tuner.q_net, 4, 32, epsilon=0.2, seed=0)
+    grids = composing.compose(tuner.q_net, 4, 32, epsilon=0.2, seed=0)
     assert grids.shape == (4, 32) and int(grids.max()) < NUM_DRUM_CLASSES
 
 
@@ -311,8 +314,8 @@ def test_a_conditioned_network_composes_differently_for_different_c():
         model.head.bias[7] += 2.0  # the model likes event 7; the rule likes holds
     config = small(episodes=256, c_range=(0.1, 10.0), lr=2e-2)
     tuner = T.tune(model, config, rules=likes(NO_EVENT), quiet=True)
-    rule_heavy = T.compose(tuner.q_net, 8, 32, c=0.1, seed=0, temperature=0)
-    model_heavy = T.compose(tuner.q_net, 8, 32, c=10.0, seed=0, temperature=0)
+    rule_heavy = composing.compose(tuner.q_net, 8, 32, c=0.1, seed=0, temperature=0)
+    model_heavy = composing.compose(tuner.q_net, 8, 32, c=10.0, seed=0, temperature=0)
     assert (rule_heavy == NO_EVENT).float().mean() > 0.9
     assert (model_heavy == NO_EVENT).float().mean() < 0.1 and (model_heavy == 7).float().mean() > 0.5
 
@@ -321,14 +324,14 @@ def test_the_same_seed_gives_the_same_tuned_weights_and_compositions():
     runs = [T.tune(tiny_rnn(), small(seed=seed), quiet=True) for seed in (3, 3, 4)]
     weights = [run.q_net.body.head.weight for run in runs]
     assert torch.equal(weights[0], weights[1]) and not torch.equal(weights[0], weights[2])
-    first, second = (T.compose(run.q_net, 4, 16, epsilon=0.3, seed=9) for run in runs[:2])
+    first, second = (composing.compose(run.q_net, 4, 16, epsilon=0.3, seed=9) for run in runs[:2])
     assert torch.equal(first, second)
-    assert not torch.equal(T.compose(runs[0].q_net, 4, 16, epsilon=0.3, seed=10), first)
+    assert not torch.equal(composing.compose(runs[0].q_net, 4, 16, epsilon=0.3, seed=10), first)
 
 
 def test_compose_at_temperature_0_is_greedy_and_returns_the_right_shape():
     q_net = QNetwork.from_model(tiny_rnn())
-    melodies = T.compose(q_net, 5, 12, temperature=0)
+    melodies = composing.compose(q_net, 5, 12, temperature=0)
     assert melodies.shape == (5, 12) and melodies.dtype == torch.long
     assert (melodies == melodies[0]).all()  # greedy from the same start: one melody
     state, tokens = q_net.initial_state(1), q_net.begin_tokens(1)
@@ -340,10 +343,10 @@ def test_compose_at_temperature_0_is_greedy_and_returns_the_right_shape():
 
 def test_compose_samples_the_policy_at_temperature_1_by_default_so_each_piece_is_a_new_tune():
     q_net = QNetwork.from_model(tiny_rnn())
-    melodies = T.compose(q_net, 16, 12, seed=5)
+    melodies = composing.compose(q_net, 16, 12, seed=5)
     assert len({tuple(row.tolist()) for row in melodies}) == 16
-    assert torch.equal(melodies, T.compose(q_net, 16, 12, seed=5, temperature=1.0))  # same seed, same pieces
-    assert not torch.equal(melodies, T.compose(q_net, 16, 12, seed=6))
+    assert torch.equal(melodies, composing.compose(q_net, 16, 12, seed=5, temperature=1.0))  # same seed, same pieces
+    assert not torch.equal(melodies, composing.compose(q_net, 16, 12, seed=6))
 
 
 def test_a_low_temperature_plays_the_greedy_event_more_often():
@@ -351,18 +354,18 @@ def test_a_low_temperature_plays_the_greedy_event_more_often():
     with torch.no_grad():
         model.head.bias[7] += 1.0  # event 7 is the greedy first event, but not by far
     q_net = QNetwork.from_model(model)
-    assert T.compose(q_net, 1, 1, temperature=0).item() == 7
-    share = {t: (T.compose(q_net, 400, 1, seed=0, temperature=t) == 7).float().mean().item() for t in (0.1, 1.0)}
+    assert composing.compose(q_net, 1, 1, temperature=0).item() == 7
+    share = {t: (composing.compose(q_net, 400, 1, seed=0, temperature=t) == 7).float().mean().item() for t in (0.1, 1.0)}
     assert share[0.1] > 0.95 and share[1.0] < 0.5
 
 
 def test_compose_rejects_a_negative_temperature_and_bad_seeds():
     q_net = QNetwork.from_model(tiny_rnn())
     with pytest.raises(BadParameterError, match="temperature must be in"):
-        T.compose(q_net, temperature=-0.5)
+        composing.compose(q_net, temperature=-0.5)
     for seed in (-1, 1.7, "abc", True):
         with pytest.raises(BadParameterError, match="seed must be a non-negative integer"):
-            T.compose(q_net, seed=seed)
+            composing.compose(q_net, seed=seed)
 
 
 def test_a_non_finite_reward_stops_tuning_and_keeps_the_last_good_checkpoint(tmp_path):
@@ -396,8 +399,8 @@ def test_a_saved_q_network_loads_back_and_composes_the_same(tmp_path):
     assert loaded.extra["tuner_config"]["c_range"] == (0.2, 5.0)
     assert loaded.extra["rules"] == "rl_tuner" and loaded.extra["stop_reason"] == "finished"
     for c in (0.3, 2.0):
-        assert torch.equal(T.compose(loaded, 3, 16, c=c, epsilon=0.2, seed=1),
-                           T.compose(tuner.q_net, 3, 16, c=c, epsilon=0.2, seed=1))
+        assert torch.equal(composing.compose(loaded, 3, 16, c=c, epsilon=0.2, seed=1),
+                           composing.compose(tuner.q_net, 3, 16, c=c, epsilon=0.2, seed=1))
 
 
 def test_loading_a_checkpoint_of_another_model_is_a_clear_error(tmp_path):
@@ -422,16 +425,16 @@ def test_tune_from_checkpoint_tunes_the_saved_model_with_a_preset(tmp_path):
 
 
 def test_presets_hold_the_published_settings():
-    therapy = T.preset("therapy")
+    therapy = TC.preset("therapy")
     assert (therapy.c, therapy.epsilon, therapy.train_every, therapy.minibatch_size, therapy.gamma,
             therapy.memory, therapy.target_update_rate) == (0.7, 0.3, 5, 32, 0.5, 100_000, 0.01)
-    rl = T.preset("rl_tuner")
+    rl = TC.preset("rl_tuner")
     assert (rl.c, rl.gamma, rl.algorithm, rl.rules) == (0.5, 0.5, "dqn", "rl_tuner")
-    drums = T.preset("drums")
+    drums = TC.preset("drums")
     assert (drums.rules, drums.gamma, drums.target_update_rate, drums.target_update_every,
             drums.exploration) == (None, 0.5, 0.01, 10, "egreedy")
-    assert T.preset("fast").c_range is None and T.preset("playground").c_range == (0.1, 10.0)
-    for name, factory in T.PRESETS.items():
+    assert TC.preset("fast").c_range is None and TC.preset("playground").c_range == (0.1, 10.0)
+    for name, factory in TC.PRESETS.items():
         assert any(word in (factory.__doc__ or "") for word in ("20", "Not from a paper", "project", "system")), name
 
 
@@ -464,12 +467,12 @@ def test_rule_weights_replace_the_weights_of_the_named_rules_only():
 
 
 def test_the_fast_preset_explores_as_it_composes_with_the_papers_leap_reward():
-    config = T.preset("fast")
+    config = TC.preset("fast")
     assert config.exploration == "boltzmann" and config.temperature_start == config.temperature == 1.0
-    rules = T.Tuner(tiny_rnn(), T.preset("fast", episodes=1)).rules
+    rules = T.Tuner(tiny_rnn(), TC.preset("fast", episodes=1)).rules
     assert "leap_up_back" in rules.rules and "leap_resolution" not in rules.rules
     assert rules.rules["leap_up_back"][1] == 2.0
-    egreedy = T.preset("egreedy")
+    egreedy = TC.preset("egreedy")
     assert egreedy.exploration == "egreedy" and egreedy.rules == "rl_tuner"
 
 
@@ -479,23 +482,23 @@ def test_unknown_rule_sets_algorithms_and_presets_list_the_valid_names():
     with pytest.raises(UnknownNameError, match="'dqn', 'psi', 'g'"):
         T.tune_from_checkpoint("unused.pt", "a3c")
     with pytest.raises(UnknownNameError, match="'rl_tuner', 'therapy', 'fast', 'egreedy', 'playground', 'drums'"):
-        T.preset("slow")
+        TC.preset("slow")
     with pytest.raises(BadParameterError, match="unknown TunerConfig field"):
-        T.preset("fast", discount=0.9)
+        TC.preset("fast", discount=0.9)
 
 
 def test_compose_rejects_bad_c_epsilon_and_models():
     q_net = QNetwork.from_model(tiny_rnn(), c=0.5)
     with pytest.raises(BadParameterError, match="c must be in"):
-        T.compose(q_net, c=0.0)
+        composing.compose(q_net, c=0.0)
     with pytest.raises(BadParameterError, match="epsilon must be in"):
-        T.compose(q_net, epsilon=-0.1)
+        composing.compose(q_net, epsilon=-0.1)
     with pytest.raises(BadParameterError, match="epsilon must be in"):
-        T.compose(q_net, epsilon=1.01)
+        composing.compose(q_net, epsilon=1.01)
     with pytest.raises(BadParameterError, match="tuned at c=0.5 only"):
-        T.compose(q_net, c=2.0)
+        composing.compose(q_net, c=2.0)
     with pytest.raises(BadParameterError, match="QNetwork"):
-        T.compose(tiny_rnn())
+        composing.compose(tiny_rnn())
 
 
 def test_the_tuner_refuses_models_it_cannot_tune():

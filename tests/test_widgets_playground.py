@@ -21,7 +21,8 @@ from musiclab.models.note_rnn import NoteRNN, NoteRNNConfig
 from musiclab.plots import reward_curves
 from musiclab.rl.q_network import QNetwork
 from musiclab.rl.rules import rule_set
-from musiclab.rl.tuner import TuningHistory, compose, load_q_network
+from musiclab.rl.compose import compose
+from musiclab.rl.tuner import TuningHistory, load_q_network
 from musiclab.widgets.playground import LABEL_PX, STEP_PX, Playground, piano_roll_svg
 
 

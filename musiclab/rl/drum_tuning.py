@@ -29,6 +29,7 @@ from musiclab.errors import BadParameterError, check_choice, check_range
 from musiclab.models.drum_data import SKIP_FIRST, load_drum_data
 from musiclab.models.sequence import as_token_batch, resolve_generator
 from musiclab.rl import tuner as tuning
+from musiclab.rl import tuner_config as TC
 from musiclab.rl.drum_rules import DRUM_RULE_SETS, drum_rule_set
 from musiclab.rl.q_network import QNetwork
 from musiclab.runtime import seed_everything
@@ -45,7 +46,7 @@ REWARD_WINDOW = 1000
 
 
 def drum_config(epsilon: float = 0.1, rules: str | None = None, learned_reward: bool = True,
-                c: float = DRUM_C, seed: int = 0, **overrides) -> tuning.TunerConfig:
+                c: float = DRUM_C, seed: int = 0, **overrides) -> TC.TunerConfig:
     """The ``drums`` TunerConfig preset at a constant exploration rate ``epsilon`` (no annealing,
     as the drum project's sweep), with drum rule set ``rules`` ('groove', 'variety' or None) and
     any other TunerConfig field overridden (e.g. ``episodes=2000``). One torch thread unless
@@ -57,10 +58,10 @@ def drum_config(epsilon: float = 0.1, rules: str | None = None, learned_reward: 
     values = {"epsilon": float(epsilon), "epsilon_start": float(epsilon), "rules": rules,
               "learned_reward": learned_reward, "c": float(c), "seed": int(seed), "num_threads": 1,
               **overrides}
-    return tuning.preset("drums", **values)
+    return TC.preset("drums", **values)
 
 
-def tune_drums(cnn, config: tuning.TunerConfig | None = None, *, primers=None, quiet: bool = False,
+def tune_drums(cnn, config: TC.TunerConfig | None = None, *, primers=None, quiet: bool = False,
                checkpoint_path=None) -> tuning.Tuner:
     """Tune a trained drum Note-CNN with ``config`` (default :func:`drum_config`); the drum rule set
     named by ``config.rules`` is r_MT. ``primers``: LongTensor [N, P] of openings (e.g.

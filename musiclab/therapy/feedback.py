@@ -47,8 +47,10 @@ from musiclab.rl.q_network import QNetwork
 from musiclab.rl.replay import EpisodeReplay
 from musiclab.rl.rule_set import RuleSet
 from musiclab.rl.rules import rule_set
-from musiclab.rl.tuner import PRESETS as TUNER_PRESETS
-from musiclab.rl.tuner import Tuner, compose, preset
+from musiclab.rl.tuner_config import PRESETS as TUNER_PRESETS
+from musiclab.rl.compose import compose
+from musiclab.rl.tuner import Tuner
+from musiclab.rl.tuner_config import preset
 from musiclab.therapy.preference import (NUM_FEATURES, WINDOW_STEPS, FeatureScale, PreferenceModel, PreferenceRule,
                                          all_window_features, feedback_target, window_features)
 from musiclab.therapy.profiles import ProfileStore

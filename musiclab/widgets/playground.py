@@ -28,7 +28,7 @@ from musiclab.plots.core import BAR_LINE, BEAT_LINE, BLACK_KEY_ROW, BLACK_KEYS, 
 from musiclab.rl.q_network import QNetwork
 from musiclab.rl.rules import rule_set
 from musiclab.theory import FIRST_PITCH_EVENT
-from musiclab.rl.tuner import compose
+from musiclab.rl.compose import compose
 
 #: Largest seed the seed box accepts.
 MAX_SEED = 2**31 - 1
