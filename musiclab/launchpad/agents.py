@@ -1,37 +1,23 @@
-"""Agents for the Launchpad DJ (notebook 06): tabular Q-learning, MCMC exploration, DQN.
+"""Agents for the Launchpad DJ (notebook 06): tabular Q-learning, MCMC exploration, policies.
 
 After "Reinforcement learning DJ" (C. Voss et al., Stanford CS234 project, 2018;
 github.com/CatalinVoss/music-morph). The tabular agents work on small launchpads through the
 environment's tables (:meth:`LaunchpadEnv.transition_table`, :meth:`LaunchpadEnv.reward_table`);
-the DQN works on any launchpad through :meth:`LaunchpadEnv.step`. Every function returns plain
-arrays and dataclasses, ready for plotting. Policies (``env -> action``) drive episodes and the
-launchpad widget; :func:`save_agent` / :func:`load_agent` store trained DQNs, and :func:`main`
-is the training command that made the shipped ones.
+the DQN (:mod:`musiclab.launchpad.dqn`) works on any launchpad through :meth:`LaunchpadEnv.step`.
+Every function returns plain arrays and dataclasses, ready for plotting. Policies
+(``env -> action``) drive episodes and the launchpad panel.
 """
 from __future__ import annotations
 
-import argparse
-import copy
-import shlex
-import sys
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
-import torch
-from torch import nn
 from tqdm.auto import tqdm
 
-from musiclab.errors import (BadParameterError, MusiclabError, UnknownNameError, check_choice,
-                             check_range)
-from musiclab.rl.launchpad_env import (MAX_TABLE_ENTRIES, STARTS, LaunchpadEnv, LaunchpadState,
-                                      check_int)
-from musiclab.runtime import pick_device, seed_everything
-
-#: Q-functions :func:`train_dqn` can fit.
-Q_FUNCTIONS = ("linear", "mlp")
+from musiclab.errors import BadParameterError, check_range
+from musiclab.launchpad.buttons import LaunchpadState, check_int
+from musiclab.launchpad.env import MAX_TABLE_ENTRIES, LaunchpadEnv
 
 
 def _random_argmax(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -220,136 +206,18 @@ def beta_sweep(env: LaunchpadEnv, betas=None, *, repeats: int = 16, explore_step
                      float(betas[np.argmax(greedy.mean(1))]), float(rewards.max()))
 
 
-# ----- DQN -----------------------------------------------------------------------------------
-@dataclass
-class DQNConfig:
-    """Deep Q-learning on the launchpad (notebook 06). The defaults are the :meth:`fast` preset;
-    :meth:`paper` gives the published settings."""
-
-    steps: int = 6000  #: environment steps of training
-    buffer_size: int = 6000  #: replay memory capacity, in transitions
-    batch_size: int = 128  #: transitions per gradient step
-    learning_rate: float = 1e-3  #: Adam step size at the start
-    final_learning_rate: float = 1e-3  #: reached linearly at half of ``steps``, then kept
-    gamma: float = 0.9  #: discount
-    target_update: int = 500  #: steps between copies of the Q-network into the target network
-    train_every: int = 2  #: environment steps per gradient step
-    learning_starts: int = 500  #: steps of acting before the first gradient step
-    eps_start: float = 1.0  #: exploration epsilon at step 0
-    eps_end: float = 0.05  #: epsilon after ``eps_decay_steps`` (linear decay)
-    eps_decay_steps: int = 3000  #: steps over which epsilon decays
-    grad_clip: float = 10.0  #: largest gradient norm
-    reward_scale: float = 1.0  #: the loss sees reward / (N 2^B) times this (curves stay unscaled)
-    eval_every: int = 500  #: steps between evaluations
-    eval_episodes: int = 5  #: episodes per evaluation (seeds 0, 1, ... every time)
-    eval_epsilon: float = 0.0  #: epsilon while evaluating
-    mlp_hidden: tuple[int, ...] = (1024, 512)  #: hidden layer sizes of the ``mlp`` Q-function
-
-    @classmethod
-    def paper(cls) -> DQNConfig:
-        """The settings of "Reinforcement learning DJ" (C. Voss et al., Stanford CS234, 2018),
-        which follow the Nature DQN (Mnih et al., 2015): 5M steps, replay of 1M, batch 32 every
-        4 steps, learning rate 2.5e-4 decaying to 5e-5 over half the run, gamma 0.99, target
-        update every 1000 steps, epsilon 0.2 -> 0.01 over 1M steps, gradient norm clipped at 10,
-        10 evaluation episodes at epsilon 0.05 every 250k steps, MLP 1024-512."""
-        return cls(steps=5_000_000, buffer_size=1_000_000, batch_size=32, train_every=4,
-                   learning_rate=2.5e-4, final_learning_rate=5e-5, gamma=0.99,
-                   target_update=1000, eps_start=0.2, eps_end=0.01, eps_decay_steps=1_000_000,
-                   eval_every=250_000, eval_episodes=10, eval_epsilon=0.05)
-
-    @classmethod
-    def fast(cls) -> DQNConfig:
-        """A short run for notebooks and tests (the defaults): about two minutes with the MLP on
-        one torch thread of a busy 2-core machine (the shipped ``launchpad_dqn_mlp`` took 111 s,
-        the linear one 22 s), meant for a small launchpad such as
-        ``LaunchpadEnv.from_corpus(notes=8, beats_log2=4, start="random", max_steps=16)``: 6000
-        steps, replay 6000, batches of 128 every 2 steps, learning rate 1e-3, gamma 0.9, epsilon
-        1 -> 0.05 over 3000 steps, target update every 500 steps, 5 evaluation episodes every 500
-        steps; MLP 1024-512."""
-        return cls()
-
-    def validate(self) -> DQNConfig:
-        """Return ``self`` if every field is in range, else raise BadParameterError."""
-        for name in ("steps", "buffer_size", "batch_size", "target_update", "train_every",
-                     "eval_every", "eval_episodes", "eps_decay_steps"):
-            check_int(name, getattr(self, name), 1)
-        check_int("learning_starts", self.learning_starts, 0)
-        for name in ("learning_rate", "final_learning_rate", "reward_scale", "grad_clip"):
-            check_range(name, getattr(self, name), 0.0, low_open=True)
-        for name in ("gamma", "eps_start", "eps_end", "eval_epsilon"):
-            check_range(name, getattr(self, name), 0.0, 1.0)
-        for size in self.mlp_hidden:
-            check_int("mlp_hidden", size, 1)
-        return self
-
-    def epsilon(self, step: int) -> float:
-        """Exploration epsilon at ``step`` (linear decay, then constant)."""
-        frac = min(step / self.eps_decay_steps, 1.0)
-        return self.eps_start + frac * (self.eps_end - self.eps_start)
-
-    def lr(self, step: int) -> float:
-        """Learning rate at ``step`` (linear decay over the first half of ``steps``)."""
-        frac = min(step / max(self.steps / 2, 1), 1.0)
-        return self.learning_rate + frac * (self.final_learning_rate - self.learning_rate)
-
-
-def make_q_network(observation_size: int, num_actions: int, q_function: str = "mlp",
-                   hidden: tuple[int, ...] = (1024, 512)) -> nn.Module:
-    """A Q-function over the flattened state: ``linear`` (one layer) or ``mlp`` (ReLU layers of
-    sizes ``hidden``). Maps float ``[batch, observation_size]`` to ``[batch, num_actions]``."""
-    check_choice("q_function", q_function, Q_FUNCTIONS)
-    sizes = (observation_size, *hidden) if q_function == "mlp" else (observation_size,)
-    layers: list[nn.Module] = []
-    for fan_in, fan_out in zip(sizes, sizes[1:]):
-        layers += [nn.Linear(fan_in, fan_out), nn.ReLU()]
-    layers.append(nn.Linear(sizes[-1], num_actions))
-    return nn.Sequential(*layers)
-
-
-class _Replay:
-    """Ring buffer of transitions, states stored compactly (toggles and offsets)."""
-
-    def __init__(self, capacity: int, env: LaunchpadEnv):
-        shape = (capacity, env.notes)
-        self.toggles = np.zeros((2, *shape, env.beats_log2 + 1), dtype=bool)  # [before/after, ...]
-        self.offsets = np.zeros((2, *shape), dtype=np.int16)
-        self.actions = np.zeros(capacity, dtype=np.int64)
-        self.rewards = np.zeros(capacity, dtype=np.float32)
-        self.capacity, self.size, self.pos = capacity, 0, 0
-
-    def add(self, before, action: int, reward: float, after) -> None:
-        for side, state in enumerate((before, after)):
-            self.toggles[side, self.pos] = state.toggles
-            self.offsets[side, self.pos] = state.offsets
-        self.actions[self.pos], self.rewards[self.pos] = action, reward
-        self.pos = (self.pos + 1) % self.capacity
-        self.size = min(self.size + 1, self.capacity)
-
-
-@dataclass
-class Episode:
-    """One episode played by :func:`play_episode`."""
-
-    actions: np.ndarray  #: int ``[T]``
-    rewards: np.ndarray  #: float ``[T]``: reward of the state reached at each step
-    final_state: LaunchpadState  #: the state at the end (render it with ``env.bar``)
-
-
-def _greedy_action(network: nn.Module, env: LaunchpadEnv, device: torch.device) -> int:
-    obs = torch.from_numpy(env.observation(env.state)).to(device)
-    with torch.no_grad():
-        return int(network(obs[None]).argmax(dim=1).item())
-
-
-# ----- policies: env -> action, for episodes and the launchpad widget ------------------------
+# ----- policies: env -> action, for episodes and the launchpad panel ------------------------
 #: A policy reads ``env.state`` and returns an action index.
 Policy = Callable[[LaunchpadEnv], int]
 
 
-def q_network_policy(network: nn.Module) -> Policy:
-    """The greedy policy of a Q-network from :func:`make_q_network` (argmax of its Q-values)."""
-    device = next(network.parameters()).device
-    return lambda env: _greedy_action(network, env, device)
+@dataclass
+class Episode:
+    """One episode played by :func:`play_policy` (or by ``dqn.play_episode``)."""
+
+    actions: np.ndarray  #: int ``[T]``
+    rewards: np.ndarray  #: float ``[T]``: reward of the state reached at each step
+    final_state: LaunchpadState  #: the state at the end (render it with ``env.bar``)
 
 
 def q_table_policy(q_table: np.ndarray) -> Policy:
@@ -414,243 +282,3 @@ def play_policy(env: LaunchpadEnv, policy: Policy, *, epsilon: float = 0.0,
         actions.append(action)
         rewards.append(reward)
     return Episode(np.array(actions), np.array(rewards), env.state.copy())
-
-
-def play_episode(env: LaunchpadEnv, network: nn.Module, *, epsilon: float = 0.0,
-                 seed: int = 0) -> Episode:
-    """Play one episode of ``env`` (reset with ``seed``) acting epsilon-greedily on ``network``."""
-    return play_policy(env, q_network_policy(network), epsilon=epsilon, seed=seed)
-
-
-@dataclass
-class DQNRun:
-    """What :func:`train_dqn` returns (rewards in environment units)."""
-
-    q_function: str  #: ``linear`` or ``mlp``
-    episode_steps: np.ndarray  #: int ``[E]``: training step at which each episode ended
-    episode_rewards: np.ndarray  #: float ``[E]``: mean reward per step of each training episode
-    eval_steps: np.ndarray  #: int ``[V]``: training steps of the evaluations (0 = untrained)
-    eval_rewards: np.ndarray  #: float ``[V]``: mean reward per step of the evaluation episodes
-    eval_final_rewards: np.ndarray  #: float ``[V]``: mean reward of their final states
-    losses: np.ndarray  #: float ``[G]``: Huber loss of every gradient step
-    ceiling: float  #: the best reward any state has (:meth:`LaunchpadEnv.reward_ceiling`)
-    network: nn.Module = field(repr=False)  #: the trained Q-network
-
-
-def _evaluate(env: LaunchpadEnv, network: nn.Module, config: DQNConfig, seed: int):
-    episodes = [play_episode(env, network, epsilon=config.eval_epsilon, seed=seed + i)
-                for i in range(config.eval_episodes)]
-    return (float(np.mean([e.rewards.mean() for e in episodes])),
-            float(np.mean([e.rewards[-1] for e in episodes])))
-
-
-def train_dqn(env: LaunchpadEnv, config: DQNConfig | None = None, *, q_function: str = "mlp",
-              seed: int = 0, quiet: bool = False) -> DQNRun:
-    """Train a DQN on ``env`` (notebook 06; ``env`` is reset and stepped).
-
-    Replay memory, a target network copied every ``config.target_update`` steps, linearly
-    decaying epsilon, Huber loss, Adam with gradient-norm clipping. The network sees
-    :meth:`LaunchpadEnv.observation` and learns from rewards per bar cell (``reward / (N 2^B)``),
-    so Q-values stay near 1 whatever the launchpad size. Episodes end at the time limit, which
-    is no terminal state, so targets always bootstrap. Every ``config.eval_every`` steps (and
-    at step 0) the greedy policy plays ``config.eval_episodes`` episodes on a copy of ``env``.
-    """
-    config = (config or DQNConfig.fast()).validate()
-    check_choice("q_function", q_function, Q_FUNCTIONS)
-    seed_everything(seed)
-    device = pick_device()
-    rng = np.random.default_rng(seed)
-    network = make_q_network(env.observation_size, env.num_actions, q_function,
-                             config.mlp_hidden).to(device)
-    target = copy.deepcopy(network)
-    optimiser = torch.optim.Adam(network.parameters(), lr=config.learning_rate)
-    replay, eval_env = _Replay(config.buffer_size, env), copy.deepcopy(env)
-    scale = config.reward_scale / (env.notes * env.bar_steps)
-    ep_steps, ep_rewards, ev_steps, ev_rewards, ev_finals, losses = [], [], [], [], [], []
-    env.reset(seed=seed)
-    episode_total, episode_len = 0.0, 0
-    for step in tqdm(range(config.steps + 1), desc=f"DQN ({q_function})", disable=quiet):
-        if step % config.eval_every == 0:
-            mean, final = _evaluate(eval_env, network, config, seed)
-            ev_steps.append(step)
-            ev_rewards.append(mean)
-            ev_finals.append(final)
-        if step == config.steps:
-            break
-        before = env.state
-        if rng.random() < config.epsilon(step):
-            action = int(rng.integers(env.num_actions))
-        else:
-            action = _greedy_action(network, env, device)
-        _, reward, done = env.step(action)
-        replay.add(before, action, reward * scale, env.state)
-        episode_total, episode_len = episode_total + reward, episode_len + 1
-        if done:
-            ep_steps.append(step + 1)
-            ep_rewards.append(episode_total / episode_len)
-            env.reset()
-            episode_total, episode_len = 0.0, 0
-        if step >= config.learning_starts and step % config.train_every == 0:
-            for group in optimiser.param_groups:
-                group["lr"] = config.lr(step)
-            losses.append(_gradient_step(network, target, optimiser, replay, env, config,
-                                         rng, device))
-        if (step + 1) % config.target_update == 0:
-            target.load_state_dict(network.state_dict())
-    return DQNRun(q_function, np.array(ep_steps, dtype=np.int64), np.array(ep_rewards),
-                  np.array(ev_steps, dtype=np.int64), np.array(ev_rewards), np.array(ev_finals),
-                  np.array(losses), env.reward_ceiling(), network)
-
-
-def _gradient_step(network, target, optimiser, replay: _Replay, env: LaunchpadEnv,
-                   config: DQNConfig, rng: np.random.Generator, device) -> float:
-    """One Huber-loss step on a replay batch; returns the loss."""
-    idx = rng.integers(0, replay.size, size=config.batch_size)
-    obs, nxt = (torch.from_numpy(env.observations(replay.toggles[side, idx],
-                                                  replay.offsets[side, idx].astype(np.int64)))
-                .to(device) for side in (0, 1))
-    actions = torch.from_numpy(replay.actions[idx]).to(device)
-    rewards = torch.from_numpy(replay.rewards[idx]).to(device)
-    with torch.no_grad():
-        goal = rewards + config.gamma * target(nxt).max(dim=1).values
-    chosen = network(obs).gather(1, actions[:, None])[:, 0]
-    loss = nn.functional.smooth_l1_loss(chosen, goal)
-    optimiser.zero_grad()
-    loss.backward()
-    nn.utils.clip_grad_norm_(network.parameters(), config.grad_clip)
-    optimiser.step()
-    return float(loss.item())
-
-
-# ----- shipped agents: save, load, and the training command --------------------------------------
-#: Checkpoint ``kind`` of a trained launchpad DQN.
-CHECKPOINT_KIND = "launchpad_dqn"
-_CURVES = ("episode_steps", "episode_rewards", "eval_steps", "eval_rewards", "eval_final_rewards",
-           "losses")
-
-
-@dataclass
-class LaunchpadAgent:
-    """A trained launchpad DQN as :func:`load_agent` returns it (notebook 06)."""
-
-    run: DQNRun  #: the training curves and the Q-network (``run.network``, eval mode, CPU)
-    config: DQNConfig  #: the training settings
-    env_settings: dict  #: :meth:`LaunchpadEnv.from_corpus` arguments of its launchpad
-    extra: dict  #: everything else stored: ``seed``, ``command``, ``seconds``, ``torch``
-
-    def make_env(self, quiet: bool = True) -> LaunchpadEnv:
-        """The launchpad the agent was trained on, rebuilt from the shipped bars."""
-        return LaunchpadEnv.from_corpus(**self.env_settings, quiet=quiet)
-
-    def policy(self) -> Policy:
-        """The agent's greedy policy (:func:`q_network_policy`)."""
-        return q_network_policy(self.run.network)
-
-
-def save_agent(path, run: DQNRun, env: LaunchpadEnv, config: DQNConfig,
-               extra: dict | None = None) -> Path:
-    """Write a :func:`train_dqn` result atomically: the Q-network's weights, ``config``, the
-    launchpad's settings (:meth:`LaunchpadEnv.settings`), the curves, and ``extra``."""
-    from musiclab.checkpoints import save_checkpoint
-
-    stored = {"q_function": run.q_function, "env": env.settings(), "ceiling": run.ceiling,
-              "observation_size": env.observation_size, "num_actions": env.num_actions,
-              "curves": {name: getattr(run, name).tolist() for name in _CURVES}}
-    return save_checkpoint(path, run.network.cpu(), config.validate(), {**(extra or {}), **stored},
-                           kind=CHECKPOINT_KIND)
-
-
-def load_agent(name_or_path) -> LaunchpadAgent:
-    """A trained launchpad DQN from a shipped name (``launchpad_dqn_mlp``, see
-    ``musiclab.checkpoints.SHIPPED``) or a checkpoint file, on the CPU (notebook 06)."""
-    from musiclab.checkpoints import (SHIPPED, CheckpointMismatchError, config_from_checkpoint,
-                                      load_checkpoint, load_weights, shipped_path)
-
-    is_name = isinstance(name_or_path, str) and name_or_path in SHIPPED
-    path = shipped_path(name_or_path) if is_name else Path(name_or_path)
-    if not is_name and not path.exists() and path.suffix == "" and len(path.parts) == 1:
-        agents = ", ".join(repr(n) for n in SHIPPED if n.startswith("launchpad_"))
-        raise UnknownNameError(f"{name_or_path!r} is neither a shipped launchpad agent (valid: "
-                               f"{agents or 'none shipped'}) nor a checkpoint file")
-    checkpoint = load_checkpoint(path, expected_kind=CHECKPOINT_KIND)
-    config = config_from_checkpoint(checkpoint, DQNConfig, path)
-    extra = dict(checkpoint["extra"])
-    try:
-        stored = {key: extra.pop(key) for key in ("q_function", "env", "ceiling",
-                                                  "observation_size", "num_actions", "curves")}
-        curves = {name: np.asarray(stored["curves"][name]) for name in _CURVES}
-        network = make_q_network(stored["observation_size"], stored["num_actions"],
-                                 stored["q_function"], tuple(config.mlp_hidden))
-    except (KeyError, MusiclabError) as error:
-        raise CheckpointMismatchError(f"{path}: not a complete launchpad agent: "
-                                      f"{type(error).__name__}: {error}") from None
-    load_weights(network, checkpoint, path)
-    run = DQNRun(stored["q_function"], curves["episode_steps"].astype(np.int64),
-                 curves["episode_rewards"], curves["eval_steps"].astype(np.int64),
-                 curves["eval_rewards"], curves["eval_final_rewards"], curves["losses"],
-                 float(stored["ceiling"]), network.eval())
-    return LaunchpadAgent(run, config, dict(stored["env"]), extra)
-
-
-def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """The options of the launchpad training command (``musiclab launchpad train``)."""
-    parser.add_argument("--q-function", default="mlp", choices=Q_FUNCTIONS,
-                        help="linear or mlp Q-function (default mlp)")
-    parser.add_argument("--preset", default="fast", choices=("fast", "paper"),
-                        help="DQNConfig preset (default fast)")
-    parser.add_argument("--steps", type=int, default=None, help="training steps (default: preset)")
-    parser.add_argument("--notes", type=int, default=8, help="launchpad rows (default 8)")
-    parser.add_argument("--beats-log2", type=int, default=4, help="B: 2^B steps a bar (default 4)")
-    parser.add_argument("--k", type=int, default=16, help="real target bars (default 16)")
-    parser.add_argument("--max-steps", type=int, default=16, help="actions an episode (default 16)")
-    parser.add_argument("--start", default="random", choices=STARTS,
-                        help="episode start state (default random)")
-    parser.add_argument("--env-seed", type=int, default=0, help="seed of the target bars")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the network and the agent")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch CPU threads (default 1: fastest for these small networks)")
-    parser.add_argument("--out", required=True, help="checkpoint file to write (.pt)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    return parser
-
-
-def cmd_train(args: argparse.Namespace) -> None:
-    """Train a DQN on a launchpad of the shipped bars and save it with :func:`save_agent`."""
-    config = DQNConfig.paper() if args.preset == "paper" else DQNConfig.fast()
-    if args.steps is not None:
-        config.steps = args.steps
-    config.validate()
-    torch.set_num_threads(check_int("threads", args.threads, 1))
-    env = LaunchpadEnv.from_corpus(notes=args.notes, beats_log2=args.beats_log2, k=args.k,
-                                   max_steps=args.max_steps, start=args.start,
-                                   seed=args.env_seed, quiet=args.quiet)
-    start = time.perf_counter()
-    run = train_dqn(env, config, q_function=args.q_function, seed=args.seed, quiet=args.quiet)
-    seconds = time.perf_counter() - start
-    out = save_agent(args.out, run, env, config,
-                     {"seed": args.seed, "command": getattr(args, "command_line", ""),
-                      "seconds": seconds, "torch": str(torch.__version__)})
-    print(f"{args.q_function} DQN on {env.notes} notes x {env.bar_steps} steps: evaluation reward "
-          f"{run.eval_rewards[0]:.1f} -> {run.eval_rewards[-1]:.1f} (ceiling {run.ceiling:.0f}), "
-          f"{seconds:.0f} s; wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m musiclab.rl.launchpad_agents train ...``: the training command on its own."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    parser = argparse.ArgumentParser(prog="python -m musiclab.rl.launchpad_agents",
-                                     description="Train a launchpad DQN and save it.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    add_train_arguments(commands.add_parser("train", help="train a DQN and save a checkpoint"))
-    args = parser.parse_args(argv)
-    args.command_line = "python -m musiclab.rl.launchpad_agents " + shlex.join(argv)
-    try:
-        cmd_train(args)
-    except MusiclabError as error:
-        print(f"launchpad: error: {error}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
