@@ -35,10 +35,10 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from musiclab.data.cache import atomic_write_bytes  # noqa: E402
-from musiclab.rl.launchpad_agents import (DQNConfig, beta_sweep, load_agent,  # noqa: E402
-                                          lookahead_policy, play_policy, q_learning,
-                                          q_network_policy, train_dqn)
-from musiclab.rl.launchpad_env import LaunchpadEnv, reduced_env  # noqa: E402
+from musiclab.launchpad.agents import (beta_sweep, lookahead_policy, play_policy,  # noqa: E402
+                                       q_learning)
+from musiclab.launchpad.dqn import DQNConfig, load_agent, q_network_policy, train_dqn  # noqa: E402
+from musiclab.launchpad.env import LaunchpadEnv, reduced_env  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "launchpad.json"
 #: Evaluation episodes (seeds 1000, 1001, ...) for every DQN comparison.

@@ -109,13 +109,11 @@ SHIPPED: dict[str, ShippedCheckpoint] = {
         "c-conditioned Q-network (DQN, c log-uniform in [0.1, 10] while tuning) for the c slider of notebook 03"),
     "launchpad_dqn_mlp": ShippedCheckpoint(
         "launchpad_dqn_mlp.pt",
-        "python -m musiclab.rl.launchpad_agents train --q-function mlp --seed 0 "
-        "--out data/checkpoints/launchpad_dqn_mlp.pt",
+        "musiclab launchpad train --q-function mlp --seed 0 --out data/checkpoints/launchpad_dqn_mlp.pt",
         "Launchpad DJ DQN, MLP 1024-512, fast preset (6,000 steps) on the 8-note x 16-step launchpad"),
     "launchpad_dqn_linear": ShippedCheckpoint(
         "launchpad_dqn_linear.pt",
-        "python -m musiclab.rl.launchpad_agents train --q-function linear --seed 0 "
-        "--out data/checkpoints/launchpad_dqn_linear.pt",
+        "musiclab launchpad train --q-function linear --seed 0 --out data/checkpoints/launchpad_dqn_linear.pt",
         "Launchpad DJ DQN, linear Q-function, fast preset (6,000 steps) on the 8-note x 16-step launchpad"),
     "drum_cnn_fast": ShippedCheckpoint(
         "drum_cnn_fast.pt",

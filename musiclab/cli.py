@@ -34,6 +34,11 @@ MODEL_OPTIONS = {"hidden": "hidden_size", "layers": "num_layers", "dropout": "dr
                  "embedding": "embedding_dim"}
 TRAIN_OPTIONS = {"steps": "steps", "batch_size": "batch_size", "lr": "lr", "window": "window",
                  "eval_every": "eval_every", "threads": "num_threads"}
+#: ``musiclab launchpad train`` choices (``musiclab.launchpad.dqn.Q_FUNCTIONS``, ``DQN_PRESETS`` and
+#: ``musiclab.launchpad.env.STARTS``), named here so that the parser loads no torch.
+LAUNCHPAD_Q_FUNCTIONS = ("linear", "mlp")
+LAUNCHPAD_PRESETS = ("fast", "paper")
+LAUNCHPAD_STARTS = ("empty", "random")
 
 
 def _build_source(source: str, subset: str, refresh: bool) -> str:
@@ -50,7 +55,7 @@ def _build_source(source: str, subset: str, refresh: bool) -> str:
         from musiclab.data.drums import load_grooves
 
         return load_grooves(refresh=refresh).summary()
-    from musiclab.data.bars import load_launchpad_bars
+    from musiclab.launchpad.bars import load_launchpad_bars
 
     bars = load_launchpad_bars(refresh=refresh)
     return f"bars: {len(bars):,} launchpad bars of shape {tuple(bars.shape[1:])}"
@@ -215,6 +220,43 @@ def cmd_sample(args: argparse.Namespace) -> None:
         print(f"wrote {path}: {' '.join(shown)} ...")
 
 
+def cmd_launchpad_train(args: argparse.Namespace) -> None:
+    """Train a DQN on a launchpad of the shipped bars and save it (``musiclab.launchpad.dqn.train_agent``)."""
+    from musiclab.launchpad.dqn import train_agent
+
+    agent, out = train_agent(args.out, q_function=args.q_function, preset=args.preset, steps=args.steps,
+                             notes=args.notes, beats_log2=args.beats_log2, k=args.k, max_steps=args.max_steps,
+                             start=args.start, env_seed=args.env_seed, seed=args.seed, threads=args.threads,
+                             quiet=args.quiet, command=args.command_line)
+    print(f"{agent.summary()}; wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
+
+
+def _add_launchpad_parser(commands) -> None:
+    """``musiclab launchpad train``: the options of :func:`musiclab.launchpad.dqn.train_agent`."""
+    launchpad = commands.add_parser("launchpad", help="the RL-DJ launchpad")
+    launchpad_commands = launchpad.add_subparsers(dest="launchpad_command", required=True)
+    train = launchpad_commands.add_parser("train", help="train a launchpad DQN and save it",
+                                          description="Train a DQN on a launchpad of the shipped bars "
+                                                      "and save it (with the command that made it).")
+    train.add_argument("--q-function", default="mlp", choices=LAUNCHPAD_Q_FUNCTIONS,
+                       help="linear or mlp Q-function (default mlp)")
+    train.add_argument("--preset", default="fast", choices=LAUNCHPAD_PRESETS, help="DQNConfig preset (default fast)")
+    train.add_argument("--steps", type=int, default=None, help="training steps (default: preset)")
+    train.add_argument("--notes", type=int, default=8, help="launchpad rows (default 8)")
+    train.add_argument("--beats-log2", type=int, default=4, help="B: 2^B steps a bar (default 4)")
+    train.add_argument("--k", type=int, default=16, help="real target bars (default 16)")
+    train.add_argument("--max-steps", type=int, default=16, help="actions an episode (default 16)")
+    train.add_argument("--start", default="random", choices=LAUNCHPAD_STARTS,
+                       help="episode start state (default random)")
+    train.add_argument("--env-seed", type=int, default=0, help="seed of the target bars")
+    train.add_argument("--seed", type=int, default=0, help="seed of the network and the agent")
+    train.add_argument("--threads", type=int, default=1,
+                       help="torch CPU threads (default 1: fastest for these small networks)")
+    train.add_argument("--out", required=True, help="checkpoint file to write (.pt)")
+    train.add_argument("--quiet", action="store_true", help="no progress bars")
+    train.set_defaults(func=cmd_launchpad_train)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="musiclab", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -293,12 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--quiet", action="store_true", help="no progress bars")
     tune.set_defaults(func=cmd_tune)
 
-    from musiclab.rl.launchpad_agents import add_train_arguments, cmd_train as cmd_launchpad_train
-
-    launchpad = commands.add_parser("launchpad", help="the RL-DJ launchpad")
-    launchpad_commands = launchpad.add_subparsers(dest="launchpad_command", required=True)
-    add_train_arguments(launchpad_commands.add_parser("train", help="train a launchpad DQN and save it"))
-    launchpad.set_defaults(func=cmd_launchpad_train)
+    _add_launchpad_parser(commands)
     return parser
 
 

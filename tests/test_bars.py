@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from music21 import meter, note, stream, tie
 
-from musiclab.data.bars import (
+from musiclab.launchpad.bars import (
     BAR_STEPS, HIGH_PITCH, LOW_PITCH, NUM_PITCHES, bar_to_pretty_midi, bars_from_score, check_bars,
     filter_bars, fold_pitch, load_launchpad_bars,
 )

@@ -121,8 +121,27 @@ def test_bad_subsets_and_missing_checkpoints_exit_2_with_a_musiclab_error(tmp_pa
 
 
 def test_the_clis_choices_match_the_package():
+    from musiclab.launchpad import dqn, env
+
     assert set(cli.NOTE_RNN_PRESETS) == set(note_rnn.PRESETS)
     assert set(cli.TRAIN_CORPORA) == set(melody_data.CORPORA)
+    assert cli.LAUNCHPAD_Q_FUNCTIONS == dqn.Q_FUNCTIONS and cli.LAUNCHPAD_PRESETS == dqn.DQN_PRESETS
+    assert cli.LAUNCHPAD_STARTS == env.STARTS
+
+
+def test_launchpad_train_has_one_parser_the_musiclab_command(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["launchpad", "train", "--help"])
+    assert exit_.value.code == 0
+    usage = capsys.readouterr().out
+    assert usage.startswith("usage: musiclab launchpad train")
+    for option in ("--q-function", "--preset", "--steps", "--notes", "--beats-log2", "--k", "--max-steps",
+                   "--start", "--env-seed", "--seed", "--threads", "--out", "--quiet"):
+        assert option in usage
+    for name in ("launchpad_dqn_mlp", "launchpad_dqn_linear"):
+        q_function = name.rsplit("_", 1)[1]
+        assert SHIPPED[name].command == (f"musiclab launchpad train --q-function {q_function} --seed 0 "
+                                         f"--out data/checkpoints/{name}.pt")
 
 
 @pytest.mark.parametrize("name", sorted(name for name in SHIPPED if name.startswith("note_rnn_")))

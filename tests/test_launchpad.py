@@ -2,23 +2,33 @@
 from __future__ import annotations
 
 import itertools
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from musiclab import plots
+import musiclab
 from musiclab.checkpoints import SHIPPED, CheckpointMismatchError, save_checkpoint, shipped_path
+from musiclab.cli import main
 from musiclab.errors import BadFileError, BadParameterError, MusiclabError, UnknownNameError
-from musiclab.rl.launchpad import (
-    DQNConfig, LaunchpadEnv, LaunchpadState, acceptance_probability, basis_vectors, beta_sweep,
-    shrink_bars, make_q_network, mcmc_explore, metropolis_accept, play_episode, q_learning,
-    reduced_env, train_dqn,
+from musiclab.launchpad import plots
+from musiclab.launchpad.agents import (
+    acceptance_probability, beta_sweep, lookahead_policy, mcmc_explore, metropolis_accept,
+    play_policy, q_learning, q_table_policy, steps_to_ceiling,
 )
-from musiclab.rl.launchpad_agents import (
-    load_agent, lookahead_policy, main, play_policy, q_network_policy, q_table_policy, save_agent,
-    steps_to_ceiling,
+from musiclab.launchpad.bars import shrink_bars
+from musiclab.launchpad.buttons import LaunchpadState, basis_vectors
+from musiclab.launchpad.dqn import (
+    DQNConfig, load_agent, make_q_network, play_episode, q_network_policy, save_agent, train_agent,
+    train_dqn,
 )
+from musiclab.launchpad.env import LaunchpadEnv, reduced_env
+
+
+#: What ``musiclab/launchpad/`` may import: ``musiclab.<name>`` (plus the two shared plot modules).
+FOUNDATIONS = ("errors", "runtime", "checkpoints", "audio", "data", "models", "launchpad")
 
 
 def random_bars(count: int, notes: int, steps: int, seed: int = 0, density: float = 0.2):
@@ -406,7 +416,7 @@ def test_shrink_bars_keeps_a_pitch_window_coarsens_time_and_drops_empty_bars():
 
 
 def test_the_bar_converts_to_midi_through_the_bars_module():
-    from musiclab.data.bars import BAR_STEPS, LOW_PITCH, NUM_PITCHES
+    from musiclab.launchpad.bars import BAR_STEPS, LOW_PITCH, NUM_PITCHES
 
     env = LaunchpadEnv(random_bars(3, NUM_PITCHES, BAR_STEPS), k=2)
     env.reset(state=env.random_state(np.random.default_rng(0)))
@@ -475,7 +485,7 @@ def test_nearest_target_is_the_one_the_reward_measures():
 
 
 def test_a_small_launchpad_plays_on_its_rows_of_the_full_launchpad():
-    from musiclab.data.bars import LOW_PITCH
+    from musiclab.launchpad.bars import LOW_PITCH
 
     bars = shrink_bars(random_bars(5, 24, 64, density=0.1), notes=8, beats_log2=4, lowest=5)
     env = LaunchpadEnv(bars, notes=8, beats_log2=4, k=2, lowest=5)
@@ -589,14 +599,48 @@ def test_the_shipped_mlp_learned_more_than_the_linear_q_function():
 @pytest.mark.slow
 def test_the_training_command_writes_an_agent_that_loads(tmp_path, capsys):
     out = tmp_path / "agent.pt"
-    assert main(["train", "--q-function", "linear", "--steps", "500", "--out", str(out),
-                 "--quiet"]) == 0
-    assert "wrote" in capsys.readouterr().out
+    args = ["launchpad", "train", "--q-function", "linear", "--steps", "500", "--out", str(out),
+            "--quiet"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("linear DQN on 8 notes x 16 steps: evaluation reward ")
+    assert f"wrote {out}" in printed
     agent = load_agent(out)
     assert agent.config.steps == 500 and agent.run.q_function == "linear"
+    assert agent.extra["command"] == "musiclab " + " ".join(args)
     assert agent.make_env().num_actions == 73
-    assert main(["train", "--notes", "30", "--out", str(out), "--quiet"]) == 2
+    assert main(["launchpad", "train", "--notes", "30", "--out", str(out), "--quiet"]) == 2
     assert "notes" in capsys.readouterr().err
+
+
+def test_train_agent_takes_typed_options_and_returns_what_load_agent_gives(tmp_path):
+    agent, path = train_agent(tmp_path / "agent.pt", q_function="linear", steps=20, notes=2,
+                              beats_log2=2, k=4, max_steps=4, quiet=True, command="test")
+    loaded = load_agent(path)
+    assert loaded.env_settings == agent.env_settings and loaded.config == agent.config
+    assert loaded.extra == agent.extra and agent.extra["command"] == "test"
+    assert np.array_equal(loaded.run.eval_rewards, agent.run.eval_rewards)
+    assert loaded.summary() == agent.summary()
+    assert agent.summary().startswith("linear DQN on 2 notes x 4 steps: evaluation reward ")
+    with pytest.raises(UnknownNameError, match="'fast', 'paper'"):
+        train_agent(tmp_path / "x.pt", preset="huge", quiet=True)
+    assert not (tmp_path / "x.pt").exists()
+
+
+def test_the_launchpad_is_imported_only_by_the_command_line():
+    """``musiclab/launchpad/`` rests on the foundations; only ``musiclab/cli.py`` imports it."""
+    package = Path(musiclab.__file__).parent
+    importers = sorted(str(path.relative_to(package)) for path in package.rglob("*.py")
+                       if path.parent.name != "launchpad"
+                       and re.search(r"^\s*(from|import) musiclab\.launchpad\b|^\s*from musiclab "
+                                     r"import .*\blaunchpad\b", path.read_text(), re.M))
+    assert importers == ["cli.py"]
+    for path in (package / "launchpad").glob("*.py"):
+        for name in re.findall(r"^\s*(?:from|import) (musiclab\.\w+(?:\.\w+)?)", path.read_text(),
+                               re.M):
+            assert name.split(".")[1] in FOUNDATIONS or name in ("musiclab.plots.core",
+                                                                 "musiclab.plots.training"), \
+                f"{path.name} imports {name}"
 
 
 # ----- figures -----------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ from musiclab.plots import core  # noqa: E402
 from musiclab.plots import drums as plot_drums  # noqa: E402
 from musiclab.data import drums, melody  # noqa: E402
 from musiclab.errors import BadParameterError  # noqa: E402
+from musiclab.launchpad import bars  # noqa: E402
+from musiclab.launchpad.plots import launchpad_bar  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -163,32 +165,28 @@ def test_pianoroll_pm_refuses_anything_but_a_pretty_midi():
         plots.pianoroll_pm(np.zeros(16, dtype=np.int64))
 
 
-# ----------------------------------------------------------------------------- launchpad_bar
+# ------------------------------------------------ launchpad_bar (musiclab.launchpad.plots)
 
 def test_launchpad_bar_lights_one_pad_per_active_cell():
-    from musiclab.data import bars
-
     bar = np.zeros((bars.NUM_PITCHES, bars.BAR_STEPS), dtype=bool)
     bar[[0, 4, 7, 23], [0, 16, 32, 63]] = True
     bar[12, 8:12] = True
-    ax = plots.launchpad_bar(bar)
+    ax = launchpad_bar(bar)
     pads = sorted((int(p.get_x()), int(round(p.get_y() + p.get_height() / 2))) for p in drawn(ax, "cell"))
     assert pads == sorted((s, bars.LOW_PITCH + p) for p, s in zip(*np.nonzero(bar)))
     assert ax.get_ylim() == (bars.LOW_PITCH - 0.5, bars.LOW_PITCH + bars.NUM_PITCHES - 0.5)
 
 
 def test_launchpad_bar_takes_0_1_integers_and_a_batch_of_one():
-    from musiclab.data import bars
-
     bar = np.zeros((1, bars.NUM_PITCHES, bars.BAR_STEPS), dtype=np.int64)
     bar[0, 5, ::16] = 1
-    assert len(drawn(plots.launchpad_bar(bar[0]), "cell")) == 4
-    assert len(drawn(plots.launchpad_bar(torch.as_tensor(bar)), "cell")) == 4
+    assert len(drawn(launchpad_bar(bar[0]), "cell")) == 4
+    assert len(drawn(launchpad_bar(torch.as_tensor(bar)), "cell")) == 4
 
 
 def test_launchpad_bar_refuses_the_wrong_shape():
     with pytest.raises(BadParameterError, match=r"24, 64"):
-        plots.launchpad_bar(np.zeros((24, 32), dtype=bool))
+        launchpad_bar(np.zeros((24, 32), dtype=bool))
 
 
 # ----------------------------------------------------------------------------- style

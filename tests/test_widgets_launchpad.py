@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from musiclab.errors import BadParameterError, UnknownNameError
-from musiclab.rl.launchpad_agents import lookahead_policy, q_learning, q_table_policy
-from musiclab.rl.launchpad_env import LaunchpadEnv, LaunchpadState, reduced_env
-from musiclab.widgets.launchpad import LaunchpadPanel
+from musiclab.launchpad.agents import lookahead_policy, q_learning, q_table_policy
+from musiclab.launchpad.buttons import LaunchpadState
+from musiclab.launchpad.env import LaunchpadEnv, reduced_env
+from musiclab.launchpad.panel import LaunchpadPanel
 
 
 def small_env(**kwargs) -> LaunchpadEnv:

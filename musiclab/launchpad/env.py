@@ -3,12 +3,8 @@
 Used by notebook 06. After "Reinforcement learning DJ" (C. Voss et al., Stanford CS234 project,
 2018; github.com/CatalinVoss/music-morph).
 
-The state holds, for each of ``N`` notes (rows of the bar), ``B + 1`` toggle bits and an offset
-in ``[0, 2^B)``. Toggle bit ``k`` switches on the periodic *basis vector* ``k``: a beat every
-``2^(k+1)`` steps starting at step ``2^k - 1`` (so ``k = B`` is a single beat at the last step).
-A step ``t`` belongs to basis vector ``k`` exactly when ``t + 1`` has ``k`` trailing zero bits,
-so the ``B + 1`` vectors never overlap and together cover the whole bar of ``2^B`` steps. A
-note's row is the union of its switched-on basis vectors, rotated later in time by its offset.
+The buttons (toggles of staggered basis vectors and offsets, :mod:`musiclab.launchpad.buttons`)
+make a bar of ``N`` notes x ``2^B`` steps.
 
 Actions (``N(2B + 1) + 1`` of them): for each note, ``B + 1`` toggles then ``B`` shifts of the
 offset by ``2^k`` (``k = 0..B-1``, modulo ``2^B``); the last action does nothing. The reward of
@@ -17,68 +13,21 @@ bar to ``K`` bars sampled once from a corpus of real bars.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
 from musiclab.errors import BadParameterError, check_choice
+from musiclab.launchpad.bars import (BAR_STEPS, LOW_PITCH, NUM_PITCHES, bar_to_pretty_midi,
+                                     check_bar_corpus, check_lowest, load_launchpad_bars,
+                                     shrink_bars)
+from musiclab.launchpad.buttons import (MAX_BEATS_LOG2, MAX_NOTES, Action, LaunchpadState,
+                                        basis_vectors, check_int, row_table)
 
-#: Largest ``B`` (bar length ``2^B`` steps) the environment accepts.
-MAX_BEATS_LOG2 = 8
-#: Largest number of notes (rows) the environment accepts.
-MAX_NOTES = 128
 #: Largest ``num_states * num_actions`` for which tabular tables are built.
 MAX_TABLE_ENTRIES = 50_000_000
 #: How the state looks at the start of an episode.
 STARTS = ("empty", "random")
-
-
-def check_int(parameter: str, value, low: int, high: int | None = None) -> int:
-    """Return ``value`` as an int if it is an integer in ``[low, high]``, else raise
-    :class:`BadParameterError` naming ``parameter`` and the valid range."""
-    is_int = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-    if not is_int or value < low or (high is not None and value > high):
-        upper = "inf" if high is None else high
-        raise BadParameterError(f"{parameter} must be an integer in [{low}, {upper}], "
-                                f"got {value!r}")
-    return int(value)
-
-
-def basis_vectors(beats_log2: int) -> np.ndarray:
-    """The ``B + 1`` staggered basis vectors of a bar of ``2^B`` steps: bool ``[B + 1, 2^B]``.
-
-    Row ``k < B`` has a beat every ``2^(k+1)`` steps from step ``2^k - 1``; row ``B`` is the
-    single beat at step ``2^B - 1``. The rows are disjoint and their union is every step.
-    """
-    beats_log2 = check_int("beats_log2", beats_log2, 1, MAX_BEATS_LOG2)
-    steps = np.arange(2 ** beats_log2)
-    k = np.arange(beats_log2 + 1)[:, None]
-    return (steps[None, :] + 1) % (2 ** (k + 1)) == 2 ** k
-
-
-@dataclass(frozen=True)
-class Action:
-    """One decoded action: ``kind`` is ``"toggle"``, ``"shift"`` or ``"noop"``.
-
-    ``toggle`` flips basis vector ``k`` of ``note``; ``shift`` adds ``2^k`` to its offset.
-    """
-
-    kind: str
-    note: int = -1
-    k: int = -1
-
-
-@dataclass
-class LaunchpadState:
-    """Launchpad buttons: toggles bool ``[N, B + 1]``, offsets int64 ``[N]`` in 0..2^B-1."""
-
-    toggles: np.ndarray
-    offsets: np.ndarray
-
-    def copy(self) -> LaunchpadState:
-        """An independent copy."""
-        return LaunchpadState(self.toggles.copy(), self.offsets.copy())
 
 
 class Step(NamedTuple):
@@ -87,73 +36,6 @@ class Step(NamedTuple):
     observation: np.ndarray
     reward: float
     done: bool
-
-
-def _as_bars(bars, notes: int, bar_steps: int) -> np.ndarray:
-    """Validate a corpus of bars and return it as bool ``[M, notes, bar_steps]``."""
-    if not isinstance(bars, np.ndarray):
-        raise BadParameterError(f"bars must be a numpy array of shape [M, {notes}, {bar_steps}], "
-                                f"got {type(bars).__name__}")
-    if bars.ndim != 3 or bars.shape[1:] != (notes, bar_steps):
-        raise BadParameterError(f"bars must have shape [M, {notes}, {bar_steps}] (notes x steps "
-                                f"for notes={notes}, bar length 2^B={bar_steps}), got {bars.shape}")
-    if bars.shape[0] == 0:
-        raise BadParameterError("bars holds no bars (shape[0] == 0); give at least one real bar")
-    if bars.dtype != np.bool_:
-        if not np.isin(bars, (0, 1)).all():
-            raise BadParameterError("bars must be binary (bool or 0/1 values)")
-        bars = bars.astype(bool)
-    return bars
-
-
-def _row_table(basis: np.ndarray) -> np.ndarray:
-    """Every row a note can play: bool ``[2^(B+1), 2^B, 2^B]`` indexed by (toggle code, offset),
-    where bit ``k`` of the code switches on basis vector ``k``."""
-    count, steps = basis.shape
-    codes = np.arange(2 ** count)
-    rows = ((codes[:, None] >> np.arange(count)) & 1).astype(np.uint8) @ basis.astype(np.uint8)
-    table = np.empty((2 ** count, steps, steps), dtype=bool)
-    for offset in range(steps):
-        table[:, offset] = np.roll(rows, offset, axis=1).astype(bool)
-    return table
-
-
-def _check_lowest(lowest, notes: int) -> int:
-    """The row of the full launchpad that row 0 of a launchpad of ``notes`` rows plays (default:
-    the middle rows, as :func:`shrink_bars`); 0 when ``notes`` passes the full launchpad."""
-    from musiclab.data.bars import NUM_PITCHES
-
-    if notes > NUM_PITCHES:
-        return check_int("lowest", 0 if lowest is None else lowest, 0, 0)
-    if lowest is None:
-        return (NUM_PITCHES - notes) // 2
-    return check_int("lowest", lowest, 0, NUM_PITCHES - notes)
-
-
-def shrink_bars(bars: np.ndarray, notes: int, beats_log2: int,
-                lowest: int | None = None) -> np.ndarray:
-    """Bars for a smaller launchpad: rows ``lowest .. lowest + notes - 1`` (default: the middle
-    ``notes`` rows), time coarsened to ``2^beats_log2`` steps (a step is on when any step it
-    covers is), bars left empty dropped. bool ``[M, P, S]`` -> ``[M', notes, 2^beats_log2]``,
-    ``S`` a multiple of ``2^beats_log2`` (notebook 06's quick DQN runs)."""
-    if not isinstance(bars, np.ndarray) or bars.ndim != 3:
-        raise BadParameterError(f"bars must be a numpy array [M, pitches, steps], got "
-                                f"{getattr(bars, 'shape', type(bars).__name__)}")
-    notes = check_int("notes", notes, 1, bars.shape[1])
-    beats_log2 = check_int("beats_log2", beats_log2, 1, MAX_BEATS_LOG2)
-    steps = 2 ** beats_log2
-    if bars.shape[2] % steps:
-        raise BadParameterError(f"beats_log2={beats_log2} needs bars whose length is a multiple "
-                                f"of {steps} steps, got {bars.shape[2]}")
-    lowest = (bars.shape[1] - notes) // 2 if lowest is None else lowest
-    lowest = check_int("lowest", lowest, 0, bars.shape[1] - notes)
-    window = bars[:, lowest:lowest + notes].astype(bool)
-    shrunk = window.reshape(len(bars), notes, steps, -1).any(axis=-1)
-    kept = shrunk[shrunk.reshape(len(shrunk), -1).any(axis=1)]
-    if len(kept) == 0:
-        raise BadParameterError(f"no bar has a note in rows {lowest}..{lowest + notes - 1}; "
-                                f"pick another window (lowest) or more notes")
-    return kept
 
 
 class LaunchpadEnv:
@@ -165,6 +47,12 @@ class LaunchpadEnv:
     ``max_steps`` actions. ``lowest`` is the row of the full 24-row launchpad (MIDI 47 up) that
     row 0 plays, as in :func:`shrink_bars` (default: the middle rows); it places the notes in
     :meth:`pitch` and :meth:`to_pretty_midi`.
+
+    One class of about 300 lines on purpose: actions, states, bars, rewards and the tabular view
+    all read the same encoding (``N``, ``B``, the row table, the mixed-radix state index), and
+    notebook 06, the agents and the panel use it as one object. The pure pieces (basis vectors,
+    states, actions) live in :mod:`musiclab.launchpad.buttons`, the corpus in
+    :mod:`musiclab.launchpad.bars`.
     """
 
     def __init__(self, bars: np.ndarray, *, notes: int = 24, beats_log2: int = 6, k: int = 16,
@@ -175,9 +63,9 @@ class LaunchpadEnv:
         self.max_steps = check_int("max_steps", max_steps, 1)
         self.start = check_choice("start", start, STARTS)
         self.bar_steps = 2 ** self.beats_log2
-        self.lowest = _check_lowest(lowest, self.notes)
+        self.lowest = check_lowest(lowest, self.notes)
         self.seed = check_int("seed", seed, 0)
-        corpus = _as_bars(bars, self.notes, self.bar_steps)
+        corpus = check_bar_corpus(bars, self.notes, self.bar_steps)
         k = check_int("k", k, 1, corpus.shape[0])
         self.target_indices = np.sort(
             np.random.default_rng(seed).choice(corpus.shape[0], size=k, replace=False))
@@ -186,7 +74,7 @@ class LaunchpadEnv:
         self._target_columns = np.ascontiguousarray(target_flat.T)  # [N*L, K]
         self._target_sizes = target_flat.sum(axis=1)
         self.basis = basis_vectors(self.beats_log2)
-        self._row_table = _row_table(self.basis)
+        self._row_table = row_table(self.basis)
         self._code_weights = 1 << np.arange(self.beats_log2 + 1, dtype=np.int64)
         self._rng = np.random.default_rng(seed)
         self.state = self.start_state()
@@ -196,13 +84,11 @@ class LaunchpadEnv:
     def from_corpus(cls, *, notes: int = 24, beats_log2: int = 6, k: int = 16, max_steps: int = 32,
                     start: str = "empty", seed: int = 0, lowest: int | None = None,
                     quiet: bool = False) -> LaunchpadEnv:
-        """The environment on the real bars of :func:`musiclab.data.bars.load_launchpad_bars`
+        """The environment on the real bars of :func:`musiclab.launchpad.bars.load_launchpad_bars`
         (24 notes x 64 steps; smaller launchpads use :func:`shrink_bars` on rows ``lowest ..
         lowest + notes - 1``) (notebook 06)."""
-        from musiclab.data.bars import load_launchpad_bars
-
         bars = load_launchpad_bars(quiet=quiet)
-        lowest = _check_lowest(lowest, notes)
+        lowest = check_lowest(lowest, notes)
         if (notes, 2 ** beats_log2) != bars.shape[1:]:
             bars = shrink_bars(bars, notes, beats_log2, lowest)
         return cls(bars, notes=notes, beats_log2=beats_log2, k=k, max_steps=max_steps,
@@ -418,8 +304,6 @@ class LaunchpadEnv:
 
     def pitch(self, note: int) -> int:
         """MIDI pitch of row ``note``: ``47 + lowest + note`` (rows of the full launchpad)."""
-        from musiclab.data.bars import LOW_PITCH
-
         return LOW_PITCH + self.lowest + check_int("note", note, 0, self.notes - 1)
 
     def pitch_name(self, note: int) -> str:
@@ -432,8 +316,6 @@ class LaunchpadEnv:
         """A bar of this launchpad ``[N, 2^B]`` placed on the full launchpad ``[24, 64]``: rows
         from ``lowest``, each step's onset at the start of the 64ths it covers (the inverse of
         :func:`shrink_bars` for onsets on the coarse grid)."""
-        from musiclab.data.bars import BAR_STEPS, NUM_PITCHES
-
         bar = np.asarray(bar, dtype=bool)
         if bar.shape != (self.notes, self.bar_steps):
             raise BadParameterError(f"bar must have shape ({self.notes}, {self.bar_steps}), "
@@ -447,10 +329,8 @@ class LaunchpadEnv:
 
     def to_pretty_midi(self, state: LaunchpadState | None = None, **kwargs):
         """The bar of ``state`` (default: the current one) as a PrettyMIDI, via
-        :meth:`full_size_bar` and :func:`musiclab.data.bars.bar_to_pretty_midi` (``kwargs`` go
+        :meth:`full_size_bar` and :func:`musiclab.launchpad.bars.bar_to_pretty_midi` (``kwargs`` go
         there: ``tempo_bpm``, ``program``) (notebook 06 and its launchpad widget)."""
-        from musiclab.data.bars import bar_to_pretty_midi
-
         return bar_to_pretty_midi(self.full_size_bar(self.bar(state)), **kwargs)
 
     # ----- tabular view (small launchpads only) ----------------------------------------------

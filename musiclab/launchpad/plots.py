@@ -8,6 +8,8 @@ import numpy as np
 
 from musiclab.data.melody import pitch_name
 from musiclab.errors import BadParameterError
+from musiclab.launchpad.bars import BAR_STEPS, LOW_PITCH, NUM_PITCHES, check_bars
+from musiclab.launchpad.buttons import basis_vectors
 from musiclab.plots.core import (BEAT_LINE, BLACK_KEYS, as_array, axes_or_new, moving_average, step_lines,
                                  style)
 from musiclab.plots.training import REFERENCE_COLOR
@@ -24,8 +26,6 @@ def launchpad_bar(bar, ax=None, title: str | None = None):
     """
     from matplotlib.collections import PatchCollection
     from matplotlib.patches import Rectangle
-
-    from musiclab.data.bars import BAR_STEPS, LOW_PITCH, NUM_PITCHES, check_bars
 
     bars = check_bars(as_array(bar, "bar", None))
     if len(bars) != 1:
@@ -76,8 +76,6 @@ def launchpad_basis(beats_log2: int, ax=None, title: str | None = None):
     """The ``B + 1`` basis vectors of a launchpad bar of ``2^B`` steps, one row each (pads with
     gid ``"cell"``): row ``k`` beats every ``2^(k+1)`` steps from step ``2^k - 1``, the last row
     once at the end; together they light every step exactly once. Notebook 06 opens with it."""
-    from musiclab.rl.launchpad_env import basis_vectors
-
     basis = basis_vectors(beats_log2)
     count, steps = basis.shape
     ax = axes_or_new(ax, width=min(12.0, 2.5 + steps * 0.28), height=1.0 + 0.42 * count)

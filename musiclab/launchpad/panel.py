@@ -16,12 +16,14 @@ import numpy as np
 
 from musiclab.audio import check_sample_rate, player
 from musiclab.errors import BadParameterError, check_choice, check_range
-from musiclab.rl.launchpad_env import LaunchpadEnv, LaunchpadState, check_int
+from musiclab.launchpad.buttons import LaunchpadState, check_int
+from musiclab.launchpad.env import LaunchpadEnv
 
 #: How :meth:`LaunchpadPanel.perturb` disturbs the state: a uniformly random state, or the
 #: whole pattern moved 1-3 notes up or down (a key change).
 PERTURBATIONS = ("random", "transpose")
-#: Colours of the bar view: board, unlit and lit pads (as in ``plots.launchpad_bar``).
+#: Colours of the bar view: board, unlit and lit pads (as in
+#: :func:`musiclab.launchpad.plots.launchpad_bar`).
 BOARD, PAD_OFF, PAD_ON = "#1d1f27", "#2f333f", "#ffb000"
 
 
@@ -49,8 +51,8 @@ class LaunchpadPanel:
 
     ``env``: the launchpad (its current state is the panel's state; episodes and time limits do
     not apply here). ``policy``: the agent, ``env -> action`` (e.g.
-    ``launchpad_agents.q_network_policy(net)``); None leaves the launchpad to you. Every change
-    updates the readout and, with ``play=True``, plays the new bar (``tempo_bpm``, at
+    ``musiclab.launchpad.dqn.q_network_policy(net)``); None leaves the launchpad to you. Every
+    change updates the readout and, with ``play=True``, plays the new bar (``tempo_bpm``, at
     ``sample_rate`` Hz). ``seed`` drives :meth:`perturb` when it gets no seed of its own.
     """
 
@@ -87,7 +89,7 @@ class LaunchpadPanel:
         """Let the agent take one action (one bar); return the new reward."""
         if self.policy is None:
             raise BadParameterError("this panel has no agent: give LaunchpadPanel a policy, "
-                                    "e.g. launchpad_agents.q_network_policy(network)")
+                                    "e.g. musiclab.launchpad.dqn.q_network_policy(network)")
         return self._act(int(self.policy(self.env)), "agent")
 
     def perturb(self, seed: int | None = None, kind: str = "random") -> float:

@@ -9,7 +9,9 @@ real bars, compares onset patterns. Pitches outside 47..70 are folded by octaves
 
 The real bars come from the Bach chorales of the music21 corpus, all four parts, every full
 4/4 bar (pickups, 3/4 and 3/2 bars are left out); :func:`load_launchpad_bars` keeps bars with
-at least 20 active cells and 2 distinct pitches by default.
+at least 20 active cells and 2 distinct pitches by default. Smaller launchpads take them through
+:func:`shrink_bars`; :func:`check_bar_corpus` and :func:`check_lowest` check what a launchpad of
+``notes`` rows is given.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from tqdm.auto import tqdm
 
 from musiclab.data.cache import cached
 from musiclab.errors import BadParameterError, check_range
+from musiclab.launchpad.buttons import MAX_BEATS_LOG2, check_int
 
 #: Lowest pitch of the launchpad (MIDI, row 0).
 LOW_PITCH = 47
@@ -188,3 +191,58 @@ def load_launchpad_bars(min_active: int = 20, min_pitches: int = 2, refresh: boo
     bars = cached("launchpad_bars", settings, lambda: _build_chorale_bars(quiet),
                   refresh=refresh, quiet=quiet)
     return filter_bars(bars, min_active, min_pitches)
+
+
+# ----- bars for a launchpad of N notes x 2^B steps -------------------------------------------
+def check_bar_corpus(bars, notes: int, bar_steps: int) -> np.ndarray:
+    """Validate a corpus of bars for a launchpad of ``notes`` rows x ``bar_steps`` steps and return
+    it as bool ``[M, notes, bar_steps]``."""
+    if not isinstance(bars, np.ndarray):
+        raise BadParameterError(f"bars must be a numpy array of shape [M, {notes}, {bar_steps}], "
+                                f"got {type(bars).__name__}")
+    if bars.ndim != 3 or bars.shape[1:] != (notes, bar_steps):
+        raise BadParameterError(f"bars must have shape [M, {notes}, {bar_steps}] (notes x steps "
+                                f"for notes={notes}, bar length 2^B={bar_steps}), got {bars.shape}")
+    if bars.shape[0] == 0:
+        raise BadParameterError("bars holds no bars (shape[0] == 0); give at least one real bar")
+    if bars.dtype != np.bool_:
+        if not np.isin(bars, (0, 1)).all():
+            raise BadParameterError("bars must be binary (bool or 0/1 values)")
+        bars = bars.astype(bool)
+    return bars
+
+
+def check_lowest(lowest, notes: int) -> int:
+    """The row of the full launchpad that row 0 of a launchpad of ``notes`` rows plays (default:
+    the middle rows, as :func:`shrink_bars`); 0 when ``notes`` passes the full launchpad."""
+    if notes > NUM_PITCHES:
+        return check_int("lowest", 0 if lowest is None else lowest, 0, 0)
+    if lowest is None:
+        return (NUM_PITCHES - notes) // 2
+    return check_int("lowest", lowest, 0, NUM_PITCHES - notes)
+
+
+def shrink_bars(bars: np.ndarray, notes: int, beats_log2: int,
+                lowest: int | None = None) -> np.ndarray:
+    """Bars for a smaller launchpad: rows ``lowest .. lowest + notes - 1`` (default: the middle
+    ``notes`` rows), time coarsened to ``2^beats_log2`` steps (a step is on when any step it
+    covers is), bars left empty dropped. bool ``[M, P, S]`` -> ``[M', notes, 2^beats_log2]``,
+    ``S`` a multiple of ``2^beats_log2`` (notebook 06's quick DQN runs)."""
+    if not isinstance(bars, np.ndarray) or bars.ndim != 3:
+        raise BadParameterError(f"bars must be a numpy array [M, pitches, steps], got "
+                                f"{getattr(bars, 'shape', type(bars).__name__)}")
+    notes = check_int("notes", notes, 1, bars.shape[1])
+    beats_log2 = check_int("beats_log2", beats_log2, 1, MAX_BEATS_LOG2)
+    steps = 2 ** beats_log2
+    if bars.shape[2] % steps:
+        raise BadParameterError(f"beats_log2={beats_log2} needs bars whose length is a multiple "
+                                f"of {steps} steps, got {bars.shape[2]}")
+    lowest = (bars.shape[1] - notes) // 2 if lowest is None else lowest
+    lowest = check_int("lowest", lowest, 0, bars.shape[1] - notes)
+    window = bars[:, lowest:lowest + notes].astype(bool)
+    shrunk = window.reshape(len(bars), notes, steps, -1).any(axis=-1)
+    kept = shrunk[shrunk.reshape(len(shrunk), -1).any(axis=1)]
+    if len(kept) == 0:
+        raise BadParameterError(f"no bar has a note in rows {lowest}..{lowest + notes - 1}; "
+                                f"pick another window (lowest) or more notes")
+    return kept

@@ -1,0 +1,82 @@
+"""The launchpad's buttons: basis vectors, states and actions, before any bar or reward.
+
+The state holds, for each of ``N`` notes (rows of the bar), ``B + 1`` toggle bits and an offset
+in ``[0, 2^B)``. Toggle bit ``k`` switches on the periodic *basis vector* ``k``: a beat every
+``2^(k+1)`` steps starting at step ``2^k - 1`` (so ``k = B`` is a single beat at the last step).
+A step ``t`` belongs to basis vector ``k`` exactly when ``t + 1`` has ``k`` trailing zero bits,
+so the ``B + 1`` vectors never overlap and together cover the whole bar of ``2^B`` steps. A
+note's row is the union of its switched-on basis vectors, rotated later in time by its offset.
+
+:class:`musiclab.launchpad.env.LaunchpadEnv` encodes, applies and scores them (notebook 06).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from musiclab.errors import BadParameterError
+
+#: Largest ``B`` (bar length ``2^B`` steps) the environment accepts.
+MAX_BEATS_LOG2 = 8
+#: Largest number of notes (rows) the environment accepts.
+MAX_NOTES = 128
+
+
+def check_int(parameter: str, value, low: int, high: int | None = None) -> int:
+    """Return ``value`` as an int if it is an integer in ``[low, high]``, else raise
+    :class:`BadParameterError` naming ``parameter`` and the valid range."""
+    is_int = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+    if not is_int or value < low or (high is not None and value > high):
+        upper = "inf" if high is None else high
+        raise BadParameterError(f"{parameter} must be an integer in [{low}, {upper}], "
+                                f"got {value!r}")
+    return int(value)
+
+
+def basis_vectors(beats_log2: int) -> np.ndarray:
+    """The ``B + 1`` staggered basis vectors of a bar of ``2^B`` steps: bool ``[B + 1, 2^B]``.
+
+    Row ``k < B`` has a beat every ``2^(k+1)`` steps from step ``2^k - 1``; row ``B`` is the
+    single beat at step ``2^B - 1``. The rows are disjoint and their union is every step.
+    """
+    beats_log2 = check_int("beats_log2", beats_log2, 1, MAX_BEATS_LOG2)
+    steps = np.arange(2 ** beats_log2)
+    k = np.arange(beats_log2 + 1)[:, None]
+    return (steps[None, :] + 1) % (2 ** (k + 1)) == 2 ** k
+
+
+def row_table(basis: np.ndarray) -> np.ndarray:
+    """Every row a note can play: bool ``[2^(B+1), 2^B, 2^B]`` indexed by (toggle code, offset),
+    where bit ``k`` of the code switches on basis vector ``k``."""
+    count, steps = basis.shape
+    codes = np.arange(2 ** count)
+    rows = ((codes[:, None] >> np.arange(count)) & 1).astype(np.uint8) @ basis.astype(np.uint8)
+    table = np.empty((2 ** count, steps, steps), dtype=bool)
+    for offset in range(steps):
+        table[:, offset] = np.roll(rows, offset, axis=1).astype(bool)
+    return table
+
+
+@dataclass(frozen=True)
+class Action:
+    """One decoded action: ``kind`` is ``"toggle"``, ``"shift"`` or ``"noop"``.
+
+    ``toggle`` flips basis vector ``k`` of ``note``; ``shift`` adds ``2^k`` to its offset.
+    """
+
+    kind: str
+    note: int = -1
+    k: int = -1
+
+
+@dataclass
+class LaunchpadState:
+    """Launchpad buttons: toggles bool ``[N, B + 1]``, offsets int64 ``[N]`` in 0..2^B-1."""
+
+    toggles: np.ndarray
+    offsets: np.ndarray
+
+    def copy(self) -> LaunchpadState:
+        """An independent copy."""
+        return LaunchpadState(self.toggles.copy(), self.offsets.copy())
