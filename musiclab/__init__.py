@@ -1,7 +1,9 @@
 """musiclab: make music with deep learning and reinforcement learning, in notebooks.
 
 The package holds every piece of logic; the numbered notebooks in ``notebooks/`` call it.
-Layers, bottom up: ``data`` → ``models`` → ``rl`` → ``eval`` → ``audio``/``plots``/``widgets``.
+Layers, bottom up: ``errors``/``runtime`` → ``data`` → ``theory``/``checkpoints``/``audio`` → ``models`` →
+``eval`` → ``rl`` → ``plots`` → ``widgets`` → the systems ``launchpad`` and ``therapy`` → ``cli``
+(README, Architecture; ``tests/test_layout.py`` keeps it so).
 """
 from musiclab.errors import BadFileError, BadParameterError, MusiclabError, UnknownNameError
 from musiclab.runtime import pick_device, seed_everything
