@@ -134,6 +134,19 @@ def motif_pitch_counts(windows) -> np.ndarray:
     return np.count_nonzero(is_pitch & new, axis=1)
 
 
+def motif_windows(compositions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every window of MOTIF_STEPS consecutive events of compositions [N, T]: is it a motif (≥
+    MOTIF_MIN_PITCHES distinct pitches), and one int64 key per window (equal keys, equal windows).
+    Both [N, W] with W = T − MOTIF_STEPS + 1 (0 when T < MOTIF_STEPS); window w starts at step w."""
+    n, length = compositions.shape
+    if length < MOTIF_STEPS:
+        return np.zeros((n, 0), dtype=bool), np.zeros((n, 0), dtype=np.int64)
+    windows = np.lib.stride_tricks.sliding_window_view(compositions, MOTIF_STEPS, axis=1)  # [N, W, 8]
+    count = windows.shape[1]
+    is_motif = (motif_pitch_counts(windows.reshape(-1, MOTIF_STEPS)) >= MOTIF_MIN_PITCHES).reshape(n, count)
+    return is_motif, windows @ (NUM_CLASSES ** np.arange(MOTIF_STEPS, dtype=np.int64))
+
+
 def leap_outcome(before: int, leap_end: int, after: int) -> int:
     """For three consecutive pitch events: +1 if before → leap_end is a leap (≥ a fifth) that after
     resolves by a step back (1–2 semitones, opposite direction), −1 if after leaps again the same way,

@@ -21,7 +21,8 @@ from musiclab.data.melody import NUM_CLASSES, check_events
 from musiclab.errors import BadParameterError
 from musiclab.theory import (FIRST_PITCH_EVENT, LEAP_DOUBLED, LEAP_RESOLVED, LEAP_SEMITONES,
                              MOTIF_MIN_PITCHES, MOTIF_STEPS, OUT_OF_KEY_EVENT, TONIC_EVENT, STEP_SEMITONES,
-                             autocorrelations, is_excessive_repeat, motif_pitch_counts, open_leap_outcomes)
+                             autocorrelations, is_excessive_repeat, motif_pitch_counts, motif_windows,
+                             open_leap_outcomes)
 
 #: The metrics of the table, in the paper's order (all fractions in [0, 1] but the autocorrelations).
 METRIC_KEYS = (
@@ -64,14 +65,8 @@ def _cover(starts: np.ndarray, length: int) -> np.ndarray:
 
 def _motif_windows(compositions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per window start of MOTIF_STEPS events: is it a motif, and is it a repeated motif? Both [N, W]."""
-    n, length = compositions.shape
-    if length < MOTIF_STEPS:
-        empty = np.zeros((n, 0), dtype=bool)
-        return empty, empty
-    windows = np.lib.stride_tricks.sliding_window_view(compositions, MOTIF_STEPS, axis=1)  # [N, W, 8]
-    starts = windows.shape[1]
-    is_motif = (motif_pitch_counts(windows.reshape(-1, MOTIF_STEPS)) >= MOTIF_MIN_PITCHES).reshape(n, starts)
-    keys = windows @ (NUM_CLASSES ** np.arange(MOTIF_STEPS, dtype=np.int64))  # one int64 per window
+    is_motif, keys = motif_windows(compositions)
+    starts = is_motif.shape[1]
     repeated = np.zeros_like(is_motif)
     for shift in range(MOTIF_STEPS, starts):  # only non-overlapping pairs of windows
         same = keys[:, shift:] == keys[:, :-shift]

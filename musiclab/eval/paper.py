@@ -32,10 +32,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from musiclab.data.melody import NO_EVENT, NOTE_OFF, NUM_CLASSES
+from musiclab.data.melody import NO_EVENT, NOTE_OFF
 from musiclab.eval.melody import LOG_P_KEY, check_compositions, mean_log_p
-from musiclab.theory import (FIRST_PITCH_EVENT, LEAP_DOUBLED, LEAP_RESOLVED, MOTIF_MIN_PITCHES, MOTIF_STEPS,
-                             OUT_OF_KEY_EVENT, autocorrelations, motif_pitch_counts, open_leap_outcomes)
+from musiclab.theory import (FIRST_PITCH_EVENT, LEAP_DOUBLED, LEAP_RESOLVED, MOTIF_STEPS, OUT_OF_KEY_EVENT,
+                             autocorrelations, motif_windows, open_leap_outcomes)
 
 #: The paper's tonic: event 14, MIDI 60 (C4); ``rl_tuner_ops.C_MAJOR_TONIC``.
 PAPER_TONIC_EVENT = 14
@@ -100,15 +100,12 @@ def excessive_repeat_counts(compositions: np.ndarray) -> np.ndarray:
 def motif_ends(compositions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per event [N, T] bool: does the 8-event window ending at it hold a motif (≥ 3 distinct pitches),
     and does that motif occur earlier, entirely before the window (a repeated motif)?"""
-    n, length = compositions.shape
-    in_motif = np.zeros((n, length), dtype=bool)
-    repeated = np.zeros((n, length), dtype=bool)
-    if length < MOTIF_STEPS:
+    is_motif, keys = motif_windows(compositions)
+    in_motif = np.zeros(compositions.shape, dtype=bool)
+    repeated = np.zeros(compositions.shape, dtype=bool)
+    count = is_motif.shape[1]
+    if count == 0:
         return in_motif, repeated
-    windows = np.lib.stride_tricks.sliding_window_view(compositions, MOTIF_STEPS, axis=1)  # [N, W, 8]
-    count = windows.shape[1]
-    is_motif = (motif_pitch_counts(windows.reshape(-1, MOTIF_STEPS)) >= MOTIF_MIN_PITCHES).reshape(n, count)
-    keys = windows @ (NUM_CLASSES ** np.arange(MOTIF_STEPS, dtype=np.int64))  # one int64 per window
     earlier = np.zeros_like(is_motif)
     for start in range(MOTIF_STEPS, count):  # windows that end before window `start` begins
         earlier[:, start] = (keys[:, :start - MOTIF_STEPS + 1] == keys[:, start:start + 1]).any(axis=1)
