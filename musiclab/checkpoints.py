@@ -1,4 +1,5 @@
-"""Safe checkpoints: save atomically, load with ``weights_only=True``, check kind and config.
+"""Safe checkpoints: save atomically; load only what passes the gate of ``load_checkpoint`` (zip
+CRCs, ``weights_only=True`` unpickling, layout, kind, finite weights), then check config and shapes.
 
 A checkpoint file is a dict ``{'format', 'kind', 'config', 'state_dict', 'extra'}``:
 ``kind`` names the model class (``NoteRNN.kind == 'note_rnn'``), ``config`` is the model's
@@ -33,6 +34,15 @@ KINDS: dict[str, str] = {
     "note_rnn": "musiclab.models.note_rnn:NoteRNN",
     "note_cnn": "musiclab.models.note_cnn:NoteCNN",
     "music_vae": "musiclab.models.music_vae:MusicVAE",
+}
+
+#: What each kind of checkpoint holds, for error messages.
+KIND_NAMES: dict[str, str] = {
+    "note_rnn": "Note-RNN: a melody or notes-and-chords model",
+    "note_cnn": "Note-CNN: a drum model",
+    "music_vae": "MusicVAE",
+    "q_network": "tuned Q-network",
+    "launchpad_dqn": "launchpad DQN agent",
 }
 
 _KEYS = ("format", "kind", "config", "state_dict", "extra")
@@ -191,32 +201,95 @@ def save_checkpoint(path, model: nn.Module, config: Any = None, extra: dict | No
     return atomic_write_bytes(path, buffer.getvalue())
 
 
-def load_checkpoint(path, expected_kind: str | None = None) -> dict:
-    """Read a checkpoint with ``torch.load(weights_only=True)`` onto the CPU; check it is whole.
+def _first_line(error: BaseException) -> str:
+    """``Type: first line`` of an exception, for one-line messages."""
+    return f"{type(error).__name__}: {(str(error).strip().splitlines() or [''])[0]}"
 
-    Missing, corrupt or truncated files raise BadFileError naming the file; a checkpoint of
-    another kind than ``expected_kind`` raises CheckpointMismatchError.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise BadFileError(f"checkpoint {path} does not exist")
+
+def _read_archive(path: Path) -> bytes:
+    """The bytes of ``path`` once they read as a zip whose CRCs all check out; BadFileError otherwise."""
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile, ValueError,
-            OSError, AttributeError, TypeError, KeyError) as error:
-        raise BadFileError(
-            f"{path} is not a readable musiclab checkpoint (corrupt, truncated or not a "
-            f"torch file): {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
-        ) from None
+        data = path.read_bytes()
+    except OSError as error:
+        raise BadFileError(f"checkpoint {path} cannot be read: {_first_line(error)}") from None
+    if not data.startswith(b"PK\x03\x04"):
+        found = "an empty file" if not data else f"a file starting {data[:12]!r}"
+        raise BadFileError(f"{path} is not a musiclab checkpoint: it is {found}, not the zip archive "
+                           "save_checkpoint writes")
+    try:
+        bad = zipfile.ZipFile(io.BytesIO(data)).testzip()
+    except Exception as error:  # hostile bytes fail in many ways (BadZipFile, struct.error, zlib.error)
+        raise BadFileError(f"{path} is a truncated or corrupt checkpoint: its zip archive does not read "
+                           f"({_first_line(error)}); restore or rebuild it") from None
+    if bad is not None:
+        raise BadFileError(f"{path} is a corrupt checkpoint: its record {bad!r} fails its CRC check (the bytes "
+                           "changed after saving); restore or rebuild it")
+    return data
+
+
+def _unpickle(path: Path, data: bytes) -> Any:
+    """``torch.load(weights_only=True)`` of verified bytes; no code in the file ever runs."""
+    try:
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        reason = next((line.split("error:", 1)[1].split(". ")[0].strip() for line in str(error).splitlines()
+                       if "WeightsUnpickler error:" in line), _first_line(error))
+        raise BadFileError(f"{path} is refused unloaded: it holds objects other than tensors and plain data, "
+                           f"which could run code ({reason})") from None
+    except Exception as error:  # a whole zip with a broken pickle fails in many ways (IndexError, KeyError)
+        raise BadFileError(f"{path} is not a readable musiclab checkpoint: {_first_line(error)}") from None
+
+
+def _check_payload(payload: Any, path: Path) -> None:
+    """BadFileError unless ``payload`` has the layout ``save_checkpoint`` writes."""
     if not isinstance(payload, dict) or any(key not in payload for key in _KEYS):
         missing = [key for key in _KEYS if not isinstance(payload, dict) or key not in payload]
         raise BadFileError(f"{path} is not a musiclab checkpoint: missing {', '.join(missing)}")
     if not isinstance(payload["format"], int) or payload["format"] > FORMAT:
         raise BadFileError(
             f"{path} has checkpoint format {payload['format']!r}; this musiclab reads up to {FORMAT}")
+    wanted = {"kind": str, "config": dict, "state_dict": dict, "extra": dict}
+    parts = [(key, payload[key], kind) for key, kind in wanted.items()]
+    parts += [(f"state_dict[{name!r}]", value, torch.Tensor) for name, value in payload["state_dict"].items()]
+    for where, value, kind in parts:
+        if not isinstance(value, kind):
+            raise BadFileError(f"{path} is not a musiclab checkpoint: its {where} is a "
+                               f"{type(value).__name__}, expected a {kind.__name__}")
+
+
+def _describe(kind: str) -> str:
+    """``'note_cnn' (Note-CNN: a drum model)``: a kind and what it holds, for messages."""
+    return f"{kind!r} ({KIND_NAMES[kind]})" if kind in KIND_NAMES else repr(kind)
+
+
+def _check_finite(payload: dict, path: Path) -> None:
+    """BadFileError naming the first weight that holds NaN or infinite values."""
+    for name, tensor in payload["state_dict"].items():
+        if tensor.is_floating_point() or tensor.is_complex():
+            bad = int((~torch.isfinite(tensor)).sum())
+            if bad:
+                raise BadFileError(
+                    f"{path} holds a {_describe(payload['kind'])} checkpoint whose weight {name!r} has {bad} "
+                    f"NaN or infinite value(s) of {tensor.numel()}; weights must be finite (retrain or restore it)")
+
+
+def load_checkpoint(path, expected_kind: str | None = None) -> dict:
+    """Read a checkpoint onto the CPU after checking it is whole; refuse anything that is not one.
+
+    Checks, in order: the zip CRCs, ``torch.load(weights_only=True)`` (no code runs), the layout,
+    the kind (a checkpoint of another kind than ``expected_kind`` raises CheckpointMismatchError)
+    and finite weights. Every other failure raises BadFileError naming the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise BadFileError(f"checkpoint {path} does not exist" if not path.exists()
+                           else f"checkpoint {path} is a folder, not a checkpoint file")
+    payload = _unpickle(path, _read_archive(path))
+    _check_payload(payload, path)
     if expected_kind is not None and payload["kind"] != expected_kind:
         raise CheckpointMismatchError(
-            f"{path} holds a {payload['kind']!r} checkpoint, expected {expected_kind!r}")
+            f"{path} holds a {_describe(payload['kind'])} checkpoint, expected {_describe(expected_kind)}")
+    _check_finite(payload, path)
     return payload
 
 
@@ -292,23 +365,31 @@ def _model_class(kind: str, path) -> type:
     return getattr(importlib.import_module(module), attribute)
 
 
-def load_model(name_or_path, device=None) -> nn.Module:
-    """Rebuild a model (NoteRNN, NoteCNN, MusicVAE) from a shipped name or a checkpoint path, in eval mode.
-
-    The class comes from the checkpoint's kind (``KINDS``), its shape from the stored config.
-    ``device`` defaults to ``runtime.pick_device()``. Used in notebooks 01-05.
-    """
+def resolve_checkpoint(name_or_path) -> Path:
+    """The file of a shipped checkpoint name or a checkpoint path; UnknownNameError for a bare
+    name that is neither (it lists the shipped names)."""
     if isinstance(name_or_path, str) and name_or_path in SHIPPED:
-        path = shipped_path(name_or_path)
-    else:
-        path = Path(name_or_path)
-        if not path.exists() and isinstance(name_or_path, str) and path.suffix == "" \
-                and len(path.parts) == 1:
-            valid = ", ".join(map(repr, SHIPPED)) or "none shipped yet"
-            raise UnknownNameError(
-                f"{name_or_path!r} is neither a shipped checkpoint (valid: {valid}) nor a file")
-    checkpoint = load_checkpoint(path)
+        return shipped_path(name_or_path)
+    path = Path(name_or_path)
+    if not path.exists() and isinstance(name_or_path, str) and path.suffix == "" and len(path.parts) == 1:
+        valid = ", ".join(map(repr, SHIPPED)) or "none shipped yet"
+        raise UnknownNameError(f"{name_or_path!r} is neither a shipped checkpoint (valid: {valid}) nor a file")
+    return path
+
+
+def model_from_checkpoint(checkpoint: dict, path, device=None) -> nn.Module:
+    """Rebuild the model a loaded checkpoint holds (class from ``KINDS``, shape from its config), in eval mode."""
     cls = _model_class(checkpoint["kind"], path)
     model = cls(config_from_checkpoint(checkpoint, cls.config_class, path))
     load_weights(model, checkpoint, path)
     return model.to(pick_device(None if device is None else str(device))).eval()
+
+
+def load_model(name_or_path, device=None, expected_kind: str | None = None) -> nn.Module:
+    """Rebuild a model (NoteRNN, NoteCNN, MusicVAE) from a shipped name or a checkpoint path, in eval mode.
+
+    ``expected_kind`` (e.g. ``NoteCNN.kind``) refuses any other kind with CheckpointMismatchError.
+    ``device`` defaults to ``runtime.pick_device()``. Used in notebooks 01-05.
+    """
+    path = resolve_checkpoint(name_or_path)
+    return model_from_checkpoint(load_checkpoint(path, expected_kind), path, device)

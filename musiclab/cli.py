@@ -15,9 +15,9 @@ Every subcommand is a small function below; the real work lives in the package.
 from __future__ import annotations
 
 import argparse
+import io
 import shlex
 import sys
-from pathlib import Path
 
 from musiclab.errors import MusiclabError
 
@@ -39,6 +39,8 @@ TRAIN_OPTIONS = {"steps": "steps", "batch_size": "batch_size", "lr": "lr", "wind
 LAUNCHPAD_Q_FUNCTIONS = ("linear", "mlp")
 LAUNCHPAD_PRESETS = ("fast", "paper")
 LAUNCHPAD_STARTS = ("empty", "random")
+#: File name endings ``musiclab sample`` writes MIDI to.
+MIDI_SUFFIXES = (".mid", ".midi")
 
 
 def _build_source(source: str, subset: str, refresh: bool) -> str:
@@ -90,6 +92,9 @@ def cmd_render(args: argparse.Namespace) -> None:
 def cmd_train(args: argparse.Namespace) -> None:
     """Train a Note-RNN preset on a corpus (or the drum Note-CNN on the grooves, or the MusicVAE on
     Essen 2-bar windows); save weights, config, command and figures to --out."""
+    from musiclab.runtime import check_output_path
+
+    check_output_path(args.out, "checkpoint")
     args.preset = args.preset or DEFAULT_PRESETS[args.model]
     if args.model == "note-cnn":
         return _train_note_cnn(args)
@@ -186,44 +191,57 @@ def cmd_tune(args: argparse.Namespace) -> None:
                                            not args.rules_only, args.seed, args.out, args.quiet,
                                            **({"episodes": args.episodes} if args.episodes else {}))
     else:
-        from musiclab.checkpoints import shipped_path
         from musiclab.rl.tuner import tune_from_checkpoint
 
         overrides = {"episodes": args.episodes} if args.episodes else {}
         if args.rules_only:
             overrides.update(learned_reward=False, c_range=None)
-        tuner = tune_from_checkpoint(args.base or shipped_path("note_rnn_fast"), args.algorithm, args.preset,
+        tuner = tune_from_checkpoint(args.base or "note_rnn_fast", args.algorithm, args.preset,
                                      args.seed, args.out, args.quiet, **overrides)
     history = tuner.history
     print(f"tuned {history.transitions:,} transitions in {history.seconds:.1f} s "
           f"({history.stop_reason}); wrote {args.out}")
 
 
+def _midi_bytes(pm) -> bytes:
+    """A PrettyMIDI object as the bytes of a standard MIDI file."""
+    buffer = io.BytesIO()
+    pm.write(buffer)
+    return buffer.getvalue()
+
+
 def cmd_sample(args: argparse.Namespace) -> None:
-    """Sample melodies (or notes-and-chords) from a trained model and write them as MIDI files."""
+    """Sample melodies (or notes-and-chords) from a trained Note-RNN and write them as MIDI files,
+    each atomically (a file appears complete or not at all)."""
     from musiclab.data.chords import tokens_to_pretty_midi
     from musiclab.data.melody import event_names, to_pretty_midi
+    from musiclab.errors import BadParameterError
     from musiclab.models.melody_data import load_trained
+    from musiclab.models.note_rnn import NoteRNN
+    from musiclab.runtime import atomic_write_bytes, check_output_path
 
-    trained = load_trained(args.model, device="cpu")
+    out = check_output_path(args.out, "MIDI output")
+    if out.suffix.lower() not in MIDI_SUFFIXES:
+        raise BadParameterError(f"sample writes MIDI: {out} must end in {' or '.join(MIDI_SUFFIXES)}")
+    trained = load_trained(args.model, device="cpu", expected_kind=NoteRNN.kind)
     samples = trained.model.sample(args.n, args.length, temperature=args.temperature, seed=args.seed)
-    out = Path(args.out)
     paths = [out] if args.n == 1 else [out.with_name(f"{out.stem}-{i}{out.suffix}") for i in range(args.n)]
-    out.parent.mkdir(parents=True, exist_ok=True)
     for row, path in zip(samples.numpy(), paths):
         if trained.vocabulary is None:
             pm, shown = to_pretty_midi(row, tempo_bpm=args.tempo), event_names(row[:16])
         else:
             tokens = trained.vocabulary.decode(row)
             pm, shown = tokens_to_pretty_midi(tokens, tempo_bpm=args.tempo), tokens[:16]
-        pm.write(str(path))
+        atomic_write_bytes(path, _midi_bytes(pm))
         print(f"wrote {path}: {' '.join(shown)} ...")
 
 
 def cmd_launchpad_train(args: argparse.Namespace) -> None:
     """Train a DQN on a launchpad of the shipped bars and save it (``musiclab.launchpad.dqn.train_agent``)."""
     from musiclab.launchpad.dqn import train_agent
+    from musiclab.runtime import check_output_path
 
+    check_output_path(args.out, "checkpoint")
     agent, out = train_agent(args.out, q_function=args.q_function, preset=args.preset, steps=args.steps,
                              notes=args.notes, beats_log2=args.beats_log2, k=args.k, max_steps=args.max_steps,
                              start=args.start, env_seed=args.env_seed, seed=args.seed, threads=args.threads,

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from musiclab.errors import check_seed
+from musiclab.errors import BadParameterError, check_seed
 
 #: Environment variable that moves every musiclab cache (default: the user cache dir).
 CACHE_ENV = "MUSICLAB_CACHE"
@@ -64,4 +64,16 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return path
+
+
+def check_output_path(path: str | os.PathLike, what: str = "output") -> Path:
+    """``path`` as a Path if a file can be written there, checked before any work is done:
+    BadParameterError naming ``what`` if it is a folder or a file stands where its folder should be."""
+    path = Path(path)
+    if path.is_dir():
+        raise BadParameterError(f"{what} path {path} is a folder; give the path of a file (in it or elsewhere)")
+    folder = next(parent for parent in path.absolute().parents if parent.exists())
+    if not folder.is_dir():
+        raise BadParameterError(f"{what} path {path}: {folder} is a file, not a folder")
     return path

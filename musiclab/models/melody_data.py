@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from musiclab.checkpoints import SHIPPED, CheckpointMismatchError, load_checkpoint, load_model, shipped_path
+from musiclab.checkpoints import (CheckpointMismatchError, load_checkpoint, model_from_checkpoint,
+                                  resolve_checkpoint)
 from musiclab.data.chords import TokenConfig, Vocabulary, chorale_tokens, token_windows
 from musiclab.data.corpus import CORPORA as MELODY_CORPORA
 from musiclab.data.corpus import load_melodies, split_tunes
@@ -233,16 +234,16 @@ class TrainedModel:
     path: str
 
 
-def load_trained(name_or_path, device=None) -> TrainedModel:
+def load_trained(name_or_path, device=None, expected_kind: str | None = None) -> TrainedModel:
     """Load a shipped checkpoint by name (``checkpoints.SHIPPED``) or a checkpoint file, in eval mode.
 
     A notes-and-chords model's vocabulary is rebuilt from ``extra['vocabulary']`` (a plain list
-    of tokens). Used by ``musiclab sample``, the benchmark and notebook 01.
+    of tokens); ``expected_kind`` refuses other kinds. Used by ``musiclab sample``, the benchmark
+    and notebook 01.
     """
-    path = shipped_path(name_or_path) if isinstance(name_or_path, str) and name_or_path in SHIPPED \
-        else name_or_path
-    model = load_model(path, device=device)
-    extra = load_checkpoint(path)["extra"]
+    path = resolve_checkpoint(name_or_path)
+    checkpoint = load_checkpoint(path, expected_kind)
+    model, extra = model_from_checkpoint(checkpoint, path, device), checkpoint["extra"]
     tokens = extra.get("vocabulary")
     vocabulary = Vocabulary(tuple(tokens)) if tokens is not None else None
     if vocabulary is not None and len(vocabulary) != model.num_classes:

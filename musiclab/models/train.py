@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 from musiclab.checkpoints import (CheckpointMismatchError, load_checkpoint, load_weights,
                                   check_config, save_checkpoint)
 from musiclab.errors import BadParameterError, check_choice, check_fields, check_range
-from musiclab.runtime import pick_device, seed_everything
+from musiclab.runtime import check_output_path, pick_device, seed_everything
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 SCHEDULES = ("constant", "step", "cosine")
@@ -370,6 +370,7 @@ def train(model: nn.Module, train_data, valid_data=None, config: TrainConfig | N
     mode on ``device`` (default ``runtime.pick_device()``). Returns the TrainHistory.
     """
     config = config if config is not None else TrainConfig()
+    path = check_output_path(checkpoint_path, "checkpoint") if checkpoint_path is not None else None
     device = pick_device(None if device is None else str(device))
     tensors = tuple(t.to(device) for t in _as_tensors(train_data, "train_data"))
     _check_window(tensors, config, "train_data")
@@ -380,7 +381,6 @@ def train(model: nn.Module, train_data, valid_data=None, config: TrainConfig | N
     compute = _loss_function(model, loss_fn, config)
     model.to(device)
     optimizer = _make_optimizer(model, config)
-    path = Path(checkpoint_path) if checkpoint_path is not None else None
     history, bad_evals = TrainHistory(), 0
     if resume and path is not None and path.is_file():
         history, bad_evals = _resume(path, model, optimizer, config)

@@ -27,12 +27,13 @@ import torch
 from musiclab.checkpoints import load_model
 from musiclab.errors import BadParameterError, check_choice, check_range
 from musiclab.models.drum_data import SKIP_FIRST, load_drum_data
+from musiclab.models.note_cnn import NoteCNN
 from musiclab.models.sequence import as_token_batch, resolve_generator
 from musiclab.rl import tuner as tuning
 from musiclab.rl import tuner_config as TC
 from musiclab.rl.drum_rules import DRUM_RULE_SETS, drum_rule_set
 from musiclab.rl.q_network import QNetwork
-from musiclab.runtime import seed_everything
+from musiclab.runtime import check_output_path, seed_everything
 
 #: The ε values of the drum project's sweep.
 PAPER_EPSILONS = (0.01, 0.05, 0.1, 0.3, 0.5)
@@ -208,8 +209,10 @@ def tune_drums_from_checkpoint(cnn_path="drum_cnn_fast", rules: str | None = Non
     the Q-network to ``out_path``: what ``musiclab tune --model drums`` calls (see SHIPPED's commands).
     ``primed``: start every composition from the opening of an mma training grid
     (:func:`training_primers`; the same split as the CNN's), else from the empty prefix."""
+    if out_path is not None:
+        check_output_path(out_path, "checkpoint")
     seed_everything(seed)
-    cnn = load_model(cnn_path, device="cpu")
+    cnn = load_model(cnn_path, device="cpu", expected_kind=NoteCNN.kind)
     config = drum_config(epsilon, rules, learned_reward, seed=seed, **overrides)
     primers = training_primers(load_drum_data(quiet=quiet)) if primed else None
     return tune_drums(cnn, config, primers=primers, quiet=quiet, checkpoint_path=out_path)

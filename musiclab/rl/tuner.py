@@ -39,6 +39,7 @@ from musiclab.checkpoints import (CHECKPOINT_DIR, CheckpointMismatchError, confi
                                   load_checkpoint, load_model, load_weights, save_checkpoint)
 from musiclab.data.melody import NUM_CLASSES
 from musiclab.errors import BadParameterError, MusiclabError, check_choice
+from musiclab.models.note_rnn import NoteRNN
 from musiclab.models.sequence import SequenceModel, as_token_batch
 from musiclab.rl import tuner_config
 from musiclab.rl.compose import play
@@ -48,7 +49,7 @@ from musiclab.rl.rule_set import RuleSet, reweighted
 from musiclab.rl.rules import rule_set
 from musiclab.rl.targets import net_c, td_targets, total_reward
 from musiclab.rl.tuner_config import TunerConfig
-from musiclab.runtime import seed_everything
+from musiclab.runtime import check_output_path, seed_everything
 
 # --- the tuning loop ------------------------------------------------------------------------------
 
@@ -252,7 +253,7 @@ class Tuner:
         its last good weights and the last checkpoint is left as it was.
         """
         cfg = self.config
-        path = Path(checkpoint_path) if checkpoint_path is not None else None
+        path = check_output_path(checkpoint_path, "checkpoint") if checkpoint_path is not None else None
         previous_threads = torch.get_num_threads()
         if cfg.num_threads is not None:
             torch.set_num_threads(cfg.num_threads)
@@ -349,11 +350,9 @@ def tune_from_checkpoint(note_rnn_path, algorithm: str = "dqn", preset: str = "f
     'data/checkpoints/note_rnn_fast.pt', 'dqn', 'fast', 0, 'data/checkpoints/rl_tuner_dqn.pt')``.
     """
     check_choice("algorithm", algorithm, ALGORITHMS)
+    if out_path is not None:
+        check_output_path(out_path, "checkpoint")
     config = tuner_config.preset(preset, **{**overrides, "algorithm": algorithm, "seed": seed})
-    kind = load_checkpoint(note_rnn_path)["kind"]
-    if kind == QNetwork.kind:
-        raise CheckpointMismatchError(f"{note_rnn_path} holds a tuned Q-network; tune from the trained "
-                                      "model's checkpoint (e.g. data/checkpoints/note_rnn_fast.pt)")
-    model = load_model(note_rnn_path, device="cpu")
+    model = load_model(note_rnn_path, device="cpu", expected_kind=NoteRNN.kind)
     return tune(model, config, quiet=quiet, checkpoint_path=out_path)
 
