@@ -23,8 +23,9 @@ import pretty_midi
 from tqdm.auto import tqdm
 
 from musiclab.data.cache import cached
-from musiclab.data.corpus import chorale_names, run_parallel
+from musiclab.data.corpus import chorale_names
 from musiclab.data.melody import key_shift, pitch_name
+from musiclab.data.pool import run_parallel
 from musiclab.errors import BadFileError, BadParameterError, UnknownNameError, check_choice, check_range
 
 _NOTE_RE = re.compile(r"^([A-G])(#?)(-?\d+)$")

@@ -14,17 +14,15 @@ Used by notebooks 00 (data), 01 (Note-RNN) and 03-04 (calming set, MusicVAE).
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
 import re
 import shutil
 import subprocess
 import tempfile
 import warnings
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 import pretty_midi
@@ -34,6 +32,7 @@ from musiclab.data.cache import cached
 from musiclab.data.melody import (
     Note, encode_notes, fit_to_range, from_pretty_midi, make_windows, transpose_to_c,
 )
+from musiclab.data.pool import run_parallel
 from musiclab.errors import BadFileError, BadParameterError, MusiclabError, check_choice
 
 CORPORA = ("essen", "oneill", "chorales")
@@ -237,39 +236,6 @@ def abc_collection_files(corpus: str = "essen", subset: str = "default") -> list
     if subset == "china":
         return [f for f in files if f.stem in china]
     return [f for f in files if f.stem == subset]
-
-
-def _worker_count(jobs: int) -> int:
-    return max(1, min(os.cpu_count() or 1, jobs))
-
-
-def _pool_context():
-    """Fork where the platform has it (workers start in milliseconds), else the default."""
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else None)
-
-
-def run_parallel(function: Callable, jobs: list, weights: list[int], desc: str, unit: str,
-                 quiet: bool) -> list:
-    """``[function(job) for job in jobs]`` in worker processes (one per CPU core), in order.
-
-    ``function`` must be a module-level function; ``weights[i]`` is how many ``unit``s job ``i``
-    holds, for the progress bar. One job (or one core) runs in this process.
-    """
-    results: list = [None] * len(jobs)
-    with tqdm(total=sum(weights), desc=desc, unit=unit, disable=quiet) as bar:
-        if _worker_count(len(jobs)) == 1:
-            for i, job in enumerate(jobs):
-                results[i] = function(job)
-                bar.update(weights[i])
-            return results
-        with ProcessPoolExecutor(_worker_count(len(jobs)), mp_context=_pool_context()) as pool:
-            futures = {pool.submit(function, job): i for i, job in enumerate(jobs)}
-            for future in as_completed(futures):
-                i = futures[future]
-                results[i] = future.result()
-                bar.update(weights[i])
-    return results
 
 
 def _finish(notes: list[Note], tonic: int, mode: str) -> tuple[np.ndarray | None, str]:
