@@ -5,8 +5,9 @@ a hash of the settings plus :data:`FORMAT_VERSION`, so changing a setting (or th
 cached objects) builds a new entry instead of reading a stale one. Files are written to a temp
 file and moved into place with :func:`os.replace`, so an interrupted build never leaves a
 half-written cache; the temp files of writers that were killed are removed by the next build
-and by :func:`clear_cache`, and are never listed as entries (:func:`cache_entries`). Each file carries a SHA-256 of its payload: a corrupt or truncated file is
-detected, reported with a warning, and rebuilt.
+and by :func:`clear_cache`, and are never listed as entries (:func:`cache_entries`). Each file
+carries a SHA-256 of its payload: a corrupt or truncated file is detected, reported with a
+warning, and rebuilt.
 
 The folder is :func:`musiclab.runtime.cache_dir` (``$MUSICLAB_CACHE`` overrides it). Entries are
 pickles; only read caches that this package wrote into your own cache folder.
