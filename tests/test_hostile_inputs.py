@@ -61,6 +61,7 @@ def _wait(condition, seconds: float) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads child processes from /proc")
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one CPU core: builds run without a worker pool")
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
 def test_a_killed_build_leaves_no_pool_workers(tmp_path, signum):
     """An Essen build with music21 (abc2midi hidden from PATH: about 10 s on 2 workers) is killed
