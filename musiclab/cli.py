@@ -71,11 +71,12 @@ def cmd_data_build(args: argparse.Namespace) -> None:
 
 def cmd_data_info(args: argparse.Namespace) -> None:
     from musiclab.audio import available_soundfonts
+    from musiclab.data.cache import cache_entries
     from musiclab.runtime import cache_dir
 
     folder = cache_dir()
-    files = sorted(folder.glob("*"))
-    print(f"cache folder: {folder} ({len(files)} files, "
+    files = cache_entries()
+    print(f"cache folder: {folder} ({len(files)} cache files, "
           f"{sum(f.stat().st_size for f in files) / 1e6:.1f} MB; set MUSICLAB_CACHE to move it)")
     for f in files:
         print(f"  {f.name:60s} {f.stat().st_size / 1e6:8.2f} MB")

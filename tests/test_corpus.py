@@ -12,9 +12,10 @@ from musiclab.data import corpus
 from musiclab.data.calming import calming_kind, calming_tunes, is_calming
 from musiclab.data.corpus import (
     CORPORA, AbcTune, MelodySet, Tune, abc_collection_files, convert_abc, load_melodies,
-    load_midi_folder, load_midi_melody, midi_file_notes, parse_abc_key, read_abc, split_tunes,
+    load_midi_folder, load_midi_melody, parse_abc_key, read_abc, split_tunes,
 )
 from musiclab.data.melody import NOTE_OFF, NUM_CLASSES, decode_events, encode_notes, to_music21
+from musiclab.data.smf import midi_file_notes
 from musiclab.errors import BadFileError, BadParameterError, UnknownNameError
 
 WHITE_KEYS = {0, 2, 4, 5, 7, 9, 11}
@@ -247,8 +248,8 @@ def test_midi_folder_skips_counts_and_names_bad_files(tmp_path, make_midi, bad_m
     with pytest.warns(UserWarning, match=r"skipped 4 of 6 MIDI files.*truncated\.mid"):
         melodies = load_midi_folder(tmp_path / "songs", quiet=True)
     assert [t.tune_id for t in melodies.tunes] == ["a.mid", "deep/b.midi"]
-    assert melodies.skipped == {"not a readable MIDI file": 3, "no notes": 1}
-    assert melodies.skipped_ids["drums_only.mid"] == "no notes"
+    assert melodies.skipped == {"not a readable MIDI file": 3, "no melody": 1}
+    assert melodies.skipped_ids["drums_only.mid"] == "no melody"
 
 
 def test_midi_folder_must_exist(tmp_path):

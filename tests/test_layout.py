@@ -33,7 +33,7 @@ MAX_MODULE_LINES = 400
 #: The list may only shrink (a module that got shorter must leave it).
 LONG_MODULES = {
     "musiclab.launchpad.env": 407,
-    "musiclab.data.corpus": 622,
+    "musiclab.data.corpus": 531,
     "musiclab.data.drums": 589,
     "musiclab.audio": 565,
     "musiclab.models.music_vae": 564,

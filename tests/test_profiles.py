@@ -2,6 +2,7 @@
 bad input, corrupt and locked files, concurrent writers, schema migrations."""
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import sqlite3
 import threading
@@ -14,6 +15,7 @@ import pytest
 import torch
 
 from musiclab.errors import BadFileError, BadParameterError, MusiclabError, UnknownNameError
+from musiclab.therapy import passwords
 from musiclab.therapy import store as database
 from musiclab.therapy.passwords import HASH_PRESETS, ScryptParams
 from musiclab.therapy.profiles import (NameTakenError, ProfileStore, SignInError, UnknownPieceError,
@@ -175,6 +177,41 @@ def test_sign_in_upgrades_a_hash_made_with_weaker_parameters(db):
         assert store.sign_in("Ada", "pw").name == "Ada"
         with pytest.raises(SignInError):
             store.sign_in("Ada", "PW")
+
+
+def test_sign_in_never_rehashes_down_to_weaker_parameters(db):
+    stronger = ScryptParams(n=2**10)
+    with ProfileStore(db, hashing=stronger) as strong:
+        strong.sign_up("Ada", "pw")
+    before = sqlite3.connect(db).execute("SELECT params, salt, hash FROM credentials").fetchone()
+    with ProfileStore(db, hashing=FAST) as weak:
+        assert weak.sign_in("Ada", "pw").name == "Ada"
+    assert sqlite3.connect(db).execute("SELECT params, salt, hash FROM credentials").fetchone() == before
+
+
+def _scrypt_calls(monkeypatch) -> list:
+    """Record the (n, r, p, dklen) of every scrypt hash the passwords module computes."""
+    calls, scrypt = [], hashlib.scrypt
+
+    def counting(secret, **kwargs):
+        calls.append((kwargs["n"], kwargs["r"], kwargs["p"], kwargs["dklen"]))
+        return scrypt(secret, **kwargs)
+    monkeypatch.setattr(passwords.hashlib, "scrypt", counting)
+    return calls
+
+
+def test_an_unknown_name_costs_the_same_hash_as_a_wrong_password(db, monkeypatch):
+    stronger = ScryptParams(n=2**10)
+    with ProfileStore(db, hashing=stronger) as strong:
+        strong.sign_up("Ada", "pw")
+    calls = _scrypt_calls(monkeypatch)
+    with ProfileStore(db, hashing=FAST) as weak:  # opened with weaker hashing than Ada's hash
+        with pytest.raises(SignInError) as wrong:
+            weak.sign_in("Ada", "wrong")
+        with pytest.raises(SignInError) as unknown:
+            weak.sign_in("Nobody", "wrong")
+    assert calls == [(2**10, 8, 1, 32)] * 2
+    assert str(wrong.value) == str(unknown.value)
 
 
 def test_a_tampered_hash_record_is_a_bad_file_not_a_crash(store, ada, db):

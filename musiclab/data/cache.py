@@ -4,8 +4,10 @@ A cache entry is keyed by a name (``"melodies-essen"``) and a settings dict; the
 a hash of the settings plus :data:`FORMAT_VERSION`, so changing a setting (or the layout of the
 cached objects) builds a new entry instead of reading a stale one. Files are written to a temp
 file and moved into place with :func:`os.replace`, so an interrupted build never leaves a
-half-written cache. Each file carries a SHA-256 of its payload: a corrupt or truncated file is
-detected, reported with a warning, and rebuilt.
+half-written cache; the temp files of writers that were killed are removed by the next build
+and by :func:`clear_cache`, and are never listed as entries (:func:`cache_entries`). Each file
+carries a SHA-256 of its payload: a corrupt or truncated file is detected, reported with a
+warning, and rebuilt.
 
 The folder is :func:`musiclab.runtime.cache_dir` (``$MUSICLAB_CACHE`` overrides it). Entries are
 pickles; only read caches that this package wrote into your own cache folder.
@@ -31,6 +33,7 @@ FORMAT_VERSION = 1
 _MAGIC = b"MUSICLAB-CACHE\x00"
 _DIGEST_BYTES = 32
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+_TEMP_RE = re.compile(r"^\..+\.(?P<pid>[0-9]+)\.[^.]+\.tmp$")
 
 
 class CorruptCacheError(Exception):
@@ -93,6 +96,7 @@ def cached(name: str, settings: dict, build: Callable[[], T], refresh: bool = Fa
             return load_entry(path)
         except (CorruptCacheError, OSError) as exc:
             warnings.warn(f"cache file {path} is unreadable ({exc}); rebuilding it", stacklevel=2)
+    remove_stale_temp_files()
     if not quiet:
         print(f"musiclab: building {name} (cached afterwards in {path.parent})")
     value = build()
@@ -100,12 +104,41 @@ def cached(name: str, settings: dict, build: Callable[[], T], refresh: bool = Fa
     return value
 
 
+def cache_entries() -> list[Path]:
+    """The cache files in :func:`musiclab.runtime.cache_dir` (``NAME-HASH.pkl``), sorted by name."""
+    return sorted(path for path in cache_dir().glob("*.pkl") if path.is_file())
+
+
+def _writer_alive(temp: Path) -> bool:
+    """Whether the process whose id is in ``temp``'s name (``.NAME.PID.RANDOM.tmp``) still runs."""
+    match = _TEMP_RE.match(temp.name)
+    if match is None:
+        return False
+    try:
+        os.kill(int(match["pid"]), 0)
+    except (ProcessLookupError, OverflowError):  # no such process (or no possible one)
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_stale_temp_files() -> int:
+    """Delete temp files left in the cache folder by killed writers; return how many."""
+    stale = [path for path in cache_dir().glob(".*.tmp") if path.is_file() and not _writer_alive(path)]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return len(stale)
+
+
 def clear_cache(name: str | None = None) -> int:
-    """Delete cache entries (all, or only those of ``name``); return how many files were removed."""
+    """Delete cache entries (all, or only those of ``name``) and stale temp files; return how many
+    entries were removed."""
     if name is not None:
         cache_path(name, {})  # validates the name
+    remove_stale_temp_files()
     removed = 0
-    for path in cache_dir().glob("*.pkl"):
+    for path in cache_entries():
         if name is None or path.stem.rsplit("-", 1)[0] == name:
             path.unlink(missing_ok=True)
             removed += 1

@@ -23,8 +23,10 @@ import pretty_midi
 from tqdm.auto import tqdm
 
 from musiclab.data.cache import cached
-from musiclab.data.corpus import chorale_names, run_parallel
+from musiclab.data.corpus import chorale_names
 from musiclab.data.melody import key_shift, pitch_name
+from musiclab.data.midi_files import midi_files, missing_file, no_melody
+from musiclab.data.pool import run_parallel
 from musiclab.errors import BadFileError, BadParameterError, UnknownNameError, check_choice, check_range
 
 _NOTE_RE = re.compile(r"^([A-G])(#?)(-?\d+)$")
@@ -132,17 +134,20 @@ def tokens_from_music21(score, config: TokenConfig = TokenConfig()) -> list[str]
 
 
 def tokens_from_midi(path: str | os.PathLike, config: TokenConfig = TokenConfig()) -> list[str]:
-    """Tokens of one MIDI file; BadFileError naming the file if it is missing, damaged or has no notes."""
+    """Tokens of one MIDI file; BadFileError naming the file if it is missing, a folder, damaged,
+    or has no notes (or only drum notes)."""
     path = Path(path)
-    if not path.is_file():
-        raise BadFileError(f"MIDI file {path} does not exist")
+    missing = missing_file(path)
+    if missing:
+        raise BadFileError(f"MIDI file {path} {missing}")
     try:
         pm = pretty_midi.PrettyMIDI(str(path))
     except Exception as exc:  # mido/pretty_midi raise many types for damaged files
         raise BadFileError(f"{path} is not a readable MIDI file ({type(exc).__name__}: {exc})") from None
     tokens = tokens_from_pretty_midi(pm, config)
     if not tokens:
-        raise BadFileError(f"MIDI file {path} has no notes outside the drum channel")
+        empty = no_melody(pm) or "has no notes in pitches 0..127 after transposing"
+        raise BadFileError(f"MIDI file {path} {empty}")
     return tokens
 
 
@@ -279,20 +284,26 @@ def _make_set(source: str, names: list[str], results: list[tuple[list[str] | Non
     return TokenSet(source, kept, sequences, Vocabulary.from_sequences(sequences), config, counts, skipped_ids)
 
 
+def _skip_reason(message: str) -> str:
+    """The short reason a folder loader counts for the BadFileError ``message`` of one file."""
+    if "drum notes" in message:
+        return "no melody"
+    return "no notes" if "no notes" in message else "not a readable MIDI file"
+
+
 def load_midi_folder_tokens(folder: str | os.PathLike, config: TokenConfig = TokenConfig(),
                             quiet: bool = False) -> TokenSet:
     """Tokens of every ``.mid``/``.midi`` under ``folder``; bad files are skipped, counted and named
-    (with a warning). BadFileError if the folder is missing or no file is usable."""
+    (with a warning). BadFileError if the folder is missing or no file is usable, NoMidiFilesError
+    if it holds no MIDI file."""
     folder = Path(folder)
-    if not folder.is_dir():
-        raise BadFileError(f"MIDI folder {folder} does not exist or is not a folder")
-    paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".mid", ".midi"))
+    paths = midi_files(folder)
     results = []
     for path in tqdm(paths, desc=f"tokens of {folder.name}", unit="file", disable=quiet):
         try:
             results.append((tokens_from_midi(path, config), ""))
         except BadFileError as exc:
-            results.append((None, "no notes" if "no notes" in str(exc) else "not a readable MIDI file"))
+            results.append((None, _skip_reason(str(exc))))
     token_set = _make_set(str(folder), [str(p.relative_to(folder)) for p in paths], results, config)
     if not token_set.sequences:
         raise BadFileError(f"no usable MIDI file in {folder} ({len(paths)} .mid/.midi files found)")

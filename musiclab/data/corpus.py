@@ -14,17 +14,15 @@ Used by notebooks 00 (data), 01 (Note-RNN) and 03-04 (calming set, MusicVAE).
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
 import re
 import shutil
 import subprocess
 import tempfile
 import warnings
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 import pretty_midi
@@ -34,6 +32,9 @@ from musiclab.data.cache import cached
 from musiclab.data.melody import (
     Note, encode_notes, fit_to_range, from_pretty_midi, make_windows, transpose_to_c,
 )
+from musiclab.data.midi_files import midi_files, missing_file, no_melody
+from musiclab.data.pool import run_parallel
+from musiclab.data.smf import midi_file_notes
 from musiclab.errors import BadFileError, BadParameterError, MusiclabError, check_choice
 
 CORPORA = ("essen", "oneill", "chorales")
@@ -239,39 +240,6 @@ def abc_collection_files(corpus: str = "essen", subset: str = "default") -> list
     return [f for f in files if f.stem == subset]
 
 
-def _worker_count(jobs: int) -> int:
-    return max(1, min(os.cpu_count() or 1, jobs))
-
-
-def _pool_context():
-    """Fork where the platform has it (workers start in milliseconds), else the default."""
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else None)
-
-
-def run_parallel(function: Callable, jobs: list, weights: list[int], desc: str, unit: str,
-                 quiet: bool) -> list:
-    """``[function(job) for job in jobs]`` in worker processes (one per CPU core), in order.
-
-    ``function`` must be a module-level function; ``weights[i]`` is how many ``unit``s job ``i``
-    holds, for the progress bar. One job (or one core) runs in this process.
-    """
-    results: list = [None] * len(jobs)
-    with tqdm(total=sum(weights), desc=desc, unit=unit, disable=quiet) as bar:
-        if _worker_count(len(jobs)) == 1:
-            for i, job in enumerate(jobs):
-                results[i] = function(job)
-                bar.update(weights[i])
-            return results
-        with ProcessPoolExecutor(_worker_count(len(jobs)), mp_context=_pool_context()) as pool:
-            futures = {pool.submit(function, job): i for i, job in enumerate(jobs)}
-            for future in as_completed(futures):
-                i = futures[future]
-                results[i] = future.result()
-                bar.update(weights[i])
-    return results
-
-
 def _finish(notes: list[Note], tonic: int, mode: str) -> tuple[np.ndarray | None, str]:
     """Shift to start at step 0, transpose to C, fit the range, encode; or a reason to skip."""
     if not notes:
@@ -294,66 +262,6 @@ def _drop_staccato(text: str) -> str:
     return "\n".join(lines)
 
 
-def _read_vlq(data: bytes, pos: int) -> tuple[int, int]:
-    value = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        value = (value << 7) | (byte & 0x7F)
-        if byte < 0x80:
-            return value, pos
-
-
-def midi_file_notes(data: bytes) -> tuple[int, list[tuple[int, int, int]]]:
-    """``(ticks per quarter, [(start tick, end tick, pitch), ...])`` of a Standard MIDI File.
-
-    A small reader for the files abc2midi writes (about 10x faster than a general MIDI parser);
-    raises ValueError on anything it cannot read. User MIDI files go through pretty_midi instead.
-    """
-    if data[:4] != b"MThd" or len(data) < 14:
-        raise ValueError("not a Standard MIDI File")
-    division = int.from_bytes(data[12:14], "big")
-    if division & 0x8000:
-        raise ValueError("SMPTE time division is not supported")
-    notes, pos = [], 8 + int.from_bytes(data[4:8], "big")
-    while pos + 8 <= len(data):
-        length = int.from_bytes(data[pos + 4:pos + 8], "big")
-        is_track, pos, end = data[pos:pos + 4] == b"MTrk", pos + 8, pos + 8 + length
-        if not is_track:
-            pos = end
-            continue
-        tick, status, sounding = 0, 0, {}
-        while pos < end:
-            delta, pos = _read_vlq(data, pos)
-            tick += delta
-            if data[pos] & 0x80:
-                status, pos = data[pos], pos + 1
-            kind = status & 0xF0
-            if status == 0xFF:
-                pos += 1
-                size, pos = _read_vlq(data, pos)
-                pos += size
-            elif status in (0xF0, 0xF7):
-                size, pos = _read_vlq(data, pos)
-                pos += size
-            elif kind in (0x80, 0x90):
-                pitch, velocity, channel = data[pos], data[pos + 1], status & 0x0F
-                pos += 2
-                started = sounding.pop((channel, pitch), None)
-                if started is not None:
-                    notes.append((started, tick, pitch))
-                if kind == 0x90 and velocity > 0:
-                    sounding[(channel, pitch)] = tick
-            elif kind in (0xC0, 0xD0):
-                pos += 1
-            elif kind in (0xA0, 0xB0, 0xE0):
-                pos += 2
-            else:
-                raise ValueError(f"bad MIDI status byte {status:#x}")
-        pos = end
-    return division, notes
-
-
 def _convert_with_abc2midi(job: list[tuple[str, int, str]]) -> list[tuple[np.ndarray | None, str]]:
     """Worker: convert (abc text, tonic, mode) tunes with one abc2midi run; events or reasons."""
     with tempfile.TemporaryDirectory(prefix="musiclab-abc-") as folder:
@@ -372,7 +280,7 @@ def _convert_with_abc2midi(job: list[tuple[str, int, str]]) -> list[tuple[np.nda
             path = Path(folder, f"t{number}.mid")
             try:
                 division, ticks = midi_file_notes(path.read_bytes())
-            except (OSError, ValueError, IndexError):
+            except (OSError, ValueError):
                 results.append((None, "abc2midi could not convert it"))
                 continue
             per_step = division / 4
@@ -572,15 +480,17 @@ def split_tunes(tunes: Iterable[Tune], fractions: Sequence[float] = (0.8, 0.1, 0
 
 def _read_midi_melody(path: Path, fold: bool) -> tuple[np.ndarray | None, str, str]:
     """``(events, "", "")`` or ``(None, reason, detail)`` for one MIDI file."""
-    if not path.is_file():
-        return None, "missing", "does not exist"
+    missing = missing_file(path)
+    if missing:
+        return None, "missing", missing
     try:
         pm = pretty_midi.PrettyMIDI(str(path))
     except Exception as exc:  # mido/pretty_midi raise many types for damaged files
         return None, "not a readable MIDI file", f"is not a readable MIDI file ({type(exc).__name__}: {exc})"
+    empty = no_melody(pm)
+    if empty:
+        return None, "no melody" if "drum" in empty else "no notes", empty
     melodic = [i for i, inst in enumerate(pm.instruments) if not inst.is_drum and inst.notes]
-    if not melodic:
-        return None, "no notes", "has no notes outside the drum channel"
     try:
         return from_pretty_midi(pm, melodic[0], fold=fold), "", ""
     except BadParameterError as exc:
@@ -591,8 +501,8 @@ def load_midi_melody(path: str | os.PathLike, fold: bool = False) -> np.ndarray:
     """Events of the melody of a MIDI file (its first non-drum instrument with notes).
 
     Quantised to 16ths, highest note kept, moved by octaves into 48..83 (not transposed).
-    Raises BadFileError naming the file if it is missing, empty, truncated, not MIDI, has no
-    notes, or spans too wide a range (unless ``fold=True``).
+    Raises BadFileError naming the file if it is missing, a folder, empty, truncated, not MIDI,
+    has no notes or only drum notes, or spans too wide a range (unless ``fold=True``).
     """
     path = Path(path)
     events, _, detail = _read_midi_melody(path, fold)
@@ -603,11 +513,10 @@ def load_midi_melody(path: str | os.PathLike, fold: bool = False) -> np.ndarray:
 
 def load_midi_folder(folder: str | os.PathLike, fold: bool = False, quiet: bool = False) -> MelodySet:
     """Melodies of every ``.mid``/``.midi`` file under ``folder`` (recursively); bad files are
-    skipped, counted by reason and listed in ``skipped_ids`` (with a warning naming them)."""
+    skipped, counted by reason and listed in ``skipped_ids`` (with a warning naming them).
+    BadFileError when ``folder`` is not a folder, NoMidiFilesError when it holds no MIDI file."""
     folder = Path(folder)
-    if not folder.is_dir():
-        raise BadFileError(f"MIDI folder {folder} does not exist or is not a folder")
-    paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".mid", ".midi"))
+    paths = midi_files(folder)
     tunes, skipped_ids = [], {}
     for path in tqdm(paths, desc=f"MIDI melodies in {folder.name}", unit="file", disable=quiet):
         name = str(path.relative_to(folder))

@@ -58,6 +58,7 @@ import pretty_midi
 from tqdm.auto import tqdm
 
 from musiclab.data.cache import cached
+from musiclab.data.midi_files import midi_files, missing_file
 from musiclab.errors import BadFileError, BadParameterError, MusiclabError, check_range
 from musiclab.runtime import cache_dir
 
@@ -92,7 +93,6 @@ OFF_GRID_TOLERANCE = 0.25
 #: (triplet and swing grooves); the rest are quantised to the nearest 16th.
 MAX_OFF_GRID = 0.5
 
-_MIDI_SUFFIXES = (".mid", ".midi")
 _MMA_INSTALL_HINT = ("install it with `sudo apt-get install mma` (Debian/Ubuntu), or pass a "
                      "folder of drum MIDI files: load_grooves('path/to/folder')")
 _MMA_HOMES = ("/usr/local/share/mma", "/usr/share/mma")
@@ -233,8 +233,8 @@ def grid_to_pretty_midi(grid, tempo_bpm: float = 100.0) -> pretty_midi.PrettyMID
 
 def _read_pretty_midi(path: Path) -> pretty_midi.PrettyMIDI:
     """Parse a MIDI file, raising _UnusableFile (a BadFileError) naming it when it can't be."""
-    if not path.is_file():
-        raise _UnusableFile(str(path), "missing file", " (no such file)")
+    if missing_file(path):
+        raise _UnusableFile(str(path), "missing file", f" (it {missing_file(path)})")
     if path.stat().st_size == 0:
         raise _UnusableFile(str(path), "empty file", " (0 bytes)")
     try:
@@ -253,6 +253,9 @@ def _drum_track(pm: pretty_midi.PrettyMIDI, label: str) -> _DrumTrack:
         if any(inst.notes for inst in pm.instruments):
             raise _UnusableFile(label, "no drum track", " (no notes on MIDI channel 10)")
         raise _UnusableFile(label, "no notes", " (the file holds no notes at all)")
+    if not any(note.pitch in DRUM_MAP for note in notes):
+        pitches = sorted({note.pitch for note in notes})
+        raise _UnusableFile(label, "no General MIDI drums", f" (drum pitches {pitches} are all outside DRUM_MAP)")
     per_16th = 4.0 / pm.resolution
     positions = np.array([pm.time_to_tick(n.start) * per_16th for n in notes])
     meters = tuple(sorted((pm.time_to_tick(ts.time) * per_16th, ts.numerator, ts.denominator)
@@ -287,9 +290,9 @@ def grid_from_midi(path_or_pm, bar: int = 0) -> np.ndarray:
     """The grid np.int64 [32] of bars ``bar`` and ``bar + 1`` (0-based) of a drum MIDI file.
 
     ``path_or_pm`` is a path or a ``pretty_midi.PrettyMIDI``; the file must be in 4/4 (no time
-    signature counts as 4/4). Raises BadFileError naming the file when it is missing, empty,
-    truncated, corrupt or not MIDI, holds no notes, has no drum track (no notes on MIDI
-    channel 10), or is not in 4/4; BadParameterError when ``bar`` lies past the last bar.
+    signature counts as 4/4). Raises BadFileError naming the file when it is missing, a folder,
+    empty, truncated, corrupt or not MIDI, holds no notes, has no drum track (channel 10) or no
+    drum in DRUM_MAP, or is not in 4/4; BadParameterError when ``bar`` lies past the last bar.
     """
     if isinstance(path_or_pm, pretty_midi.PrettyMIDI):
         pm, label = path_or_pm, "the PrettyMIDI object"
@@ -307,9 +310,7 @@ def grid_from_midi(path_or_pm, bar: int = 0) -> np.ndarray:
 
 def _folder_grids(folder: Path, quiet: bool) -> dict:
     """Every non-silent 2-bar window of every usable drum MIDI file under ``folder``."""
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in _MIDI_SUFFIXES)
-    if not files:
-        raise BadFileError(f"{folder}: no .mid or .midi files in this folder or its subfolders")
+    files = midi_files(folder)
     grids, names, skipped, unmapped, bad = [], [], Counter(), Counter(), []
     for path in tqdm(files, desc="reading drum MIDI files", disable=quiet):
         rel = path.relative_to(folder).as_posix()
@@ -571,11 +572,10 @@ def load_grooves(source: str | os.PathLike = "mma", refresh: bool = False,
         return DrumSet(**data)
     folder = Path(source).expanduser()
     if not folder.is_dir():
-        raise BadFileError(f"source {str(source)!r} is neither 'mma' nor an existing folder of "
-                           f"drum MIDI files")
+        raise BadFileError(f"source {str(source)!r} is neither 'mma' nor an existing folder of drum MIDI files")
     folder = folder.resolve()
-    listing = sorted((p.relative_to(folder).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
-                     for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in _MIDI_SUFFIXES)
+    listing = [(p.relative_to(folder).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
+               for p in midi_files(folder)]
     settings = {"source": str(folder), "encoding": _ENCODING,
                 "files": hashlib.sha256(json.dumps(listing).encode()).hexdigest()}
     data = cached("folder_drum_grids", settings, lambda: _folder_grids(folder, quiet),

@@ -156,13 +156,18 @@ def to_pretty_midi(events, tempo_bpm: float = 120.0, program: int = 0) -> pretty
 def notes_from_pretty_midi(pm: pretty_midi.PrettyMIDI, instrument: int = 0) -> list[Note]:
     """The notes of one instrument quantised to 16th steps (by MIDI ticks, so tempo-independent).
 
-    Pitches are kept as they are (no range check); see :func:`fit_to_range`.
+    Pitches are kept as they are (no range check); see :func:`fit_to_range`. A drum instrument
+    is refused (BadParameterError): its pitches name drums, not notes.
     """
     if not 0 <= instrument < len(pm.instruments):
         raise BadParameterError(
             f"instrument must be an index in 0..{len(pm.instruments) - 1} "
             f"(this MIDI has {len(pm.instruments)} instruments), got {instrument}"
         )
+    if pm.instruments[instrument].is_drum:
+        melodic = [i for i, inst in enumerate(pm.instruments) if not inst.is_drum]
+        raise BadParameterError(f"instrument {instrument} is a drum track (MIDI channel 10), not a melody; "
+                                f"melodic instruments of this MIDI: {melodic or 'none'}")
     ticks_per_step = pm.resolution / STEPS_PER_QUARTER
     notes = []
     for note in pm.instruments[instrument].notes:

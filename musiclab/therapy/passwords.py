@@ -3,8 +3,9 @@
 Each profile's credentials are the algorithm ('scrypt'), its parameters (:class:`ScryptParams`,
 stored as JSON next to the hash), a random salt and the hash. Keeping the parameters lets a store
 raise them later: a sign-in checks with the parameters the hash was made with and then re-hashes
-with the store's current ones (:meth:`musiclab.therapy.profiles.ProfileStore.sign_in`). The
-password keeps listeners who share a machine apart; it encrypts nothing.
+a weaker hash (never a stronger one) with the store's current ones
+(:meth:`musiclab.therapy.profiles.ProfileStore.sign_in`). The password keeps listeners who share a
+machine apart; it encrypts nothing.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from musiclab.errors import BadParameterError, check_choice, check_range
+from musiclab.errors import BadParameterError, MusiclabError, check_choice, check_range
 
 #: Longest accepted password (characters).
 MAX_PASSWORD_LENGTH = 1024
@@ -56,6 +57,15 @@ class ScryptParams:
         secret = unicodedata.normalize("NFC", password).encode("utf-8")
         return hashlib.scrypt(secret, salt=salt, n=self.n, r=self.r, p=self.p, dklen=self.dklen,
                               maxmem=128 * self.r * (self.n + self.p + 2) + 2**20)
+
+    def weaker_than(self, other: "ScryptParams") -> bool:
+        """Whether these parameters differ from ``other`` and none of n, r, p, dklen exceeds it."""
+        mine, theirs = (self.n, self.r, self.p, self.dklen), (other.n, other.r, other.p, other.dklen)
+        return mine != theirs and all(a <= b for a, b in zip(mine, theirs))
+
+    def cost(self) -> int:
+        """Relative time of one hash: ``n * r * p`` (scrypt block mixes)."""
+        return self.n * self.r * self.p
 
     def stored(self) -> str:
         """The parameters as the JSON text kept next to each hash."""
@@ -103,6 +113,12 @@ def matches(params: ScryptParams, password: str, salt: bytes, stored: bytes) -> 
     return hmac.compare_digest(params.derive(password, salt), stored)
 
 
+def dummy_check(params: ScryptParams, password: str) -> bool:
+    """Spend the time of :func:`matches` at ``params`` for a name that has no hash (always False)."""
+    matches(params, password, bytes(params.salt_bytes), bytes(params.dklen))
+    return False
+
+
 def stored_params(algorithm: str, params_text: str, stored: bytes) -> ScryptParams:
     """The parameters a stored hash was made with (ValueError, TypeError, KeyError or a
     MusiclabError when they are unreadable)."""
@@ -110,3 +126,14 @@ def stored_params(algorithm: str, params_text: str, stored: bytes) -> ScryptPara
         raise ValueError(f"unknown algorithm {algorithm!r}")
     values = json.loads(params_text)
     return ScryptParams(n=values["n"], r=values["r"], p=values["p"], dklen=len(stored))
+
+
+def strongest_params(current: ScryptParams, records) -> ScryptParams:
+    """The costliest of ``current`` and the readable ``(algorithm, params text, dklen)`` records."""
+    found = [current]
+    for algorithm, params_text, dklen in records:
+        try:
+            found.append(stored_params(algorithm, params_text, bytes(dklen)))
+        except (ValueError, TypeError, KeyError, MusiclabError):
+            continue  # a damaged record: its owner gets BadFileError at their own sign-in
+    return max(found, key=ScryptParams.cost)

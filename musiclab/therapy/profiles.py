@@ -3,7 +3,7 @@
 One SQLite file (default ``platformdirs.user_data_dir('musiclab')/profiles.sqlite3``; the
 ``path`` argument or the ``MUSICLAB_PROFILES`` environment variable move it) holds, per
 listener: a salted scrypt hash of the password (algorithm, parameters, salt and hash are stored
-so the parameters can be raised later: a sign-in re-hashes with the store's current ones), the
+so the parameters can be raised later: a sign-in re-hashes weaker ones with the store's), the
 :class:`~musiclab.therapy.records.Preferences` (JSON), the pieces played to them (encoded events or
 a reference, and the settings that generated them), every feedback event, and the personalised
 model's ``state_dict`` with a version counter. Notebook 07 (therapy session) and
@@ -39,8 +39,8 @@ import numpy as np
 from musiclab.errors import (BadFileError, BadParameterError, MusiclabError, UnknownNameError,
                              check_choice, check_range)
 from musiclab.therapy.encoding import events_blob, events_from_blob, settings_json, state_blob, state_from_blob
-from musiclab.therapy.passwords import (DEFAULT_HASHING, ScryptParams, check_password, matches, new_hash,
-                                        scrypt_params, stored_params)
+from musiclab.therapy.passwords import (DEFAULT_HASHING, ScryptParams, check_password, dummy_check, matches,
+                                        new_hash, scrypt_params, stored_params, strongest_params)
 from musiclab.therapy.records import FEEDBACK_KINDS, POSITION_UNITS, FeedbackEvent, Piece, Preferences, Profile
 from musiclab.therapy.store import Database, now, utc
 
@@ -196,7 +196,9 @@ class ProfileStore(Database):
     def sign_in(self, name: str, password: str) -> Profile:
         """The profile of ``name`` if ``password`` matches, else SignInError (same for both causes).
 
-        A hash made with weaker parameters than the store's is replaced by a new one.
+        A hash made with weaker parameters than the store's is replaced by a new one; a stronger
+        one is kept. An unknown name costs one hash at the strongest parameters in use (the
+        store's or a stored hash's), so timing does not tell names apart.
         """
         try:
             _, key = _clean_name(name)
@@ -211,20 +213,29 @@ class ProfileStore(Database):
                 (key,)).fetchone()
 
         row = self._run(find, write=False)
-        if row is None:  # spend the same time as a real check, so timing does not tell names apart
-            new_hash(self.hashing, password)
+        if row is None:
+            dummy_check(self._strongest_params(), password)
             raise SignInError(_SIGN_IN_MESSAGE)
-        algorithm, params_text, salt, stored = row[4:]
+        params = self._row_params(row)
+        if not matches(params, password, row[6], row[7]):
+            raise SignInError(_SIGN_IN_MESSAGE)
+        if params.weaker_than(self.hashing):
+            self._rehash(row[0], password)
+        return _profile_from_row(row[:4], self.path)
+
+    def _row_params(self, row) -> ScryptParams:
+        """The parameters of a sign-in row's hash; BadFileError naming the profile when unreadable."""
         try:
-            params = stored_params(algorithm, params_text, stored)
+            return stored_params(*row[4:6], row[7])
         except (ValueError, TypeError, KeyError, MusiclabError) as error:
             raise BadFileError(f"{self.path}: the stored password hash of {row[1]!r} is unreadable "
                                f"({error})") from None
-        if not matches(params, password, salt, stored):
-            raise SignInError(_SIGN_IN_MESSAGE)
-        if params.stored() != self.hashing.stored() or len(stored) != self.hashing.dklen:
-            self._rehash(row[0], password)
-        return _profile_from_row(row[:4], self.path)
+
+    def _strongest_params(self) -> ScryptParams:
+        """The costliest of the store's parameters and those of its stored hashes."""
+        records = self._run(lambda conn: conn.execute(
+            "SELECT DISTINCT algorithm, params, length(hash) FROM credentials").fetchall(), write=False)
+        return strongest_params(self.hashing, records)
 
     def _rehash(self, profile_id: int, password: str) -> None:
         salt, digest = new_hash(self.hashing, password)

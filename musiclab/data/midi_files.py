@@ -1,0 +1,49 @@
+"""Checks every MIDI loader shares: which files a folder holds, and why a path or file is unusable.
+
+One behaviour for every loader: a folder with no ``.mid``/``.midi`` file is a
+:class:`NoMidiFilesError`; a path that is a folder, or missing, is named as such; a file whose
+notes are all on the drum channel, or that holds no notes, says which. Used by
+:mod:`musiclab.data.corpus`, :mod:`musiclab.data.chords` and :mod:`musiclab.data.drums`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pretty_midi
+
+from musiclab.errors import BadFileError
+
+#: File name endings the folder loaders read (any case).
+MIDI_SUFFIXES = (".mid", ".midi")
+
+
+class NoMidiFilesError(BadFileError):
+    """A folder given to a folder loader holds no .mid or .midi file (searched recursively)."""
+
+
+def midi_files(folder: Path) -> list[Path]:
+    """Every ``.mid``/``.midi`` file under ``folder`` (recursively), sorted; BadFileError when
+    ``folder`` is not a folder, NoMidiFilesError when it holds none."""
+    if not folder.is_dir():
+        kind = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise BadFileError(f"MIDI folder {folder} {kind}")
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in MIDI_SUFFIXES)
+    if not files:
+        raise NoMidiFilesError(f"{folder}: no .mid or .midi files in this folder or its subfolders")
+    return files
+
+
+def missing_file(path: Path) -> str:
+    """Why ``path`` cannot be read as a MIDI file ('does not exist', 'is a folder, ...'), or ''."""
+    if path.is_dir():
+        return "is a folder, not a MIDI file"
+    return "" if path.is_file() else "does not exist"
+
+
+def no_melody(pm: pretty_midi.PrettyMIDI) -> str:
+    """Why ``pm`` has no notes outside the drum channel ('has no notes', ...), or '' when it has."""
+    if any(inst.notes for inst in pm.instruments if not inst.is_drum):
+        return ""
+    if any(inst.notes for inst in pm.instruments):
+        return "has only drum notes (MIDI channel 10), no melody"
+    return "has no notes"
