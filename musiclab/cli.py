@@ -18,6 +18,7 @@ import argparse
 import io
 import shlex
 import sys
+from pathlib import Path
 
 from musiclab.errors import MusiclabError
 
@@ -101,47 +102,18 @@ def cmd_train(args: argparse.Namespace) -> None:
         return _train_note_cnn(args)
     if args.model == "music-vae":
         return _train_music_vae(args)
-    from dataclasses import asdict
+    from musiclab.models.note_rnn_training import train_note_rnn
 
-    import torch
-
-    from musiclab.checkpoints import save_checkpoint
-    from musiclab.models import note_rnn, train
-    from musiclab.models.melody_data import load_windows
-    from musiclab.errors import check_choice
-    from musiclab.runtime import seed_everything
-
-    check_choice("Note-RNN preset", args.preset, NOTE_RNN_PRESETS)
     model_overrides = {f: getattr(args, o) for o, f in MODEL_OPTIONS.items() if getattr(args, o) is not None}
     train_overrides = {f: getattr(args, o) for o, f in TRAIN_OPTIONS.items() if getattr(args, o) is not None}
-    config = train.preset(args.preset, seed=args.seed, **train_overrides)
-    data = load_windows(args.corpus, args.preset, window=config.window, hop=args.hop, subset=args.subset,
-                        split_seed=args.split_seed, quiet=args.quiet)
-    model_config = note_rnn.preset(args.preset, **{"num_classes": data.num_classes, **model_overrides})
-    seed_everything(args.seed)  # the initial weights; train() re-seeds for batches and dropout
-    model = note_rnn.NoteRNN(model_config)
-    parameters = sum(p.numel() for p in model.parameters())
-    print(f"{data.summary()}\nNote-RNN {args.preset}: {parameters:,} parameters; "
-          f"{config.steps} steps of {config.batch_size} windows", flush=True)
-    history = train.train(model, data.train, data.valid, config, device=args.device, quiet=args.quiet)
-    valid = {key: values[-1] for key, values in history.valid.items()}
-    extra = {
-        "command": args.command_line,
-        "preset": args.preset,
-        "train_config": asdict(config),
-        "data": data.describe(),
-        "valid": valid,
-        "history": asdict(history),
-        "seconds": history.seconds,
-        "steps_per_second": history.steps_per_second,
-        "torch": str(torch.__version__),
-    }
-    if data.vocabulary is not None:
-        extra["vocabulary"] = list(data.vocabulary.tokens)
-    out = save_checkpoint(args.out, model.cpu(), extra=extra)
+    _, valid = train_note_rnn(args.out, args.preset, args.corpus, seed=args.seed, subset=args.subset,
+                              split_seed=args.split_seed, hop=args.hop, model_overrides=model_overrides,
+                              train_overrides=train_overrides, device=args.device, quiet=args.quiet,
+                              command=args.command_line, announce=lambda text: print(text, flush=True))
+    out = Path(args.out)
     print(f"validation: NLL {valid['nll']:.4f} nats/step, accuracy {valid['accuracy']:.4f} "
-          f"({history.steps_done} steps, {history.stop_reason}, {history.seconds:.1f} s, "
-          f"{history.steps_per_second:.1f} steps/s)")
+          f"({valid['steps']} steps, {valid['stop_reason']}, {valid['seconds']:.1f} s, "
+          f"{valid['steps_per_second']:.1f} steps/s)")
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
 
 
