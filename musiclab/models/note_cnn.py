@@ -160,10 +160,9 @@ class NoteCNN(SequenceModel, nn.Module):
         onehot = F.pad(onehot, (self.config.context - window.shape[1], 0))       # [B, C, context]
         return self._head(self.conv(onehot)), state
 
-    def log_prob(self, sequences) -> torch.Tensor:
-        """log p(x_t | x_<t) [B, T] of ``sequences`` [B, T] in one pass (equals the step-wise one)."""
-        events = as_token_batch(sequences, "sequences", self.num_classes).to(self.device)
-        return torch.log_softmax(self(events).float(), dim=-1).gather(2, events.unsqueeze(2)).squeeze(2)
+    def next_logits(self, sequences) -> torch.Tensor:
+        """Next-class logits [B, T, C] of ``sequences`` [B, T] in one pass (equals the step-wise one)."""
+        return self(as_token_batch(sequences, "sequences", self.num_classes).to(self.device))
 
     def loss(self, batch: torch.Tensor, skip_first: int = 0):
         """Mean cross-entropy (nats per step) of ``batch`` [B, T] grids over steps ≥ ``skip_first``.

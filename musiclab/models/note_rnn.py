@@ -134,10 +134,25 @@ class NoteRNN(SequenceModel, nn.Module):
             return F.one_hot(tokens, self.num_classes + 1).float()
         return self.embedding(tokens)
 
+    @property
+    def input_size(self) -> int:
+        """Size of the vector the LSTM reads at each step (embedding or one-hot)."""
+        return self.lstm.input_size
+
+    def hidden(self, inputs: torch.Tensor, state=None, input_offset: torch.Tensor | None = None):
+        """The LSTM's outputs [B, T, hidden_size] (after dropout) for input events [B, T], and the new
+        state. ``input_offset`` [B, 1, input_size] is added to every step's input vector: how a
+        c-conditioned Q-network (``musiclab.rl.q_network``) tells the melody model its c."""
+        inputs = self._inputs(inputs)
+        if input_offset is not None:
+            inputs = inputs + input_offset
+        hidden, state = self.lstm(inputs, state)
+        return self.dropout(hidden), state
+
     def forward(self, inputs: torch.Tensor, state=None):
         """Logits [B, T, C] for input events [B, T] (BOS allowed), and the final (h, c) state."""
-        hidden, state = self.lstm(self._inputs(inputs), state)
-        return self.head(self.dropout(hidden)), state
+        hidden, state = self.hidden(inputs, state)
+        return self.head(hidden), state
 
     def initial_state(self, batch_size: int):
         """Zero LSTM state (h, c), each [num_layers, batch_size, hidden_size]."""
@@ -150,18 +165,17 @@ class NoteRNN(SequenceModel, nn.Module):
         logits, state = self(tokens.reshape(-1, 1), state)
         return logits[:, 0], state
 
-    def _shifted(self, events: torch.Tensor) -> torch.Tensor:
+    def shifted_inputs(self, events: torch.Tensor) -> torch.Tensor:
         """The inputs that predict ``events`` [B, T]: BOS, then events[:, :-1]."""
         bos = torch.full_like(events[:, :1], self.bos)
         return torch.cat([bos, events[:, :-1]], dim=1)
 
-    def next_log_probs(self, sequences) -> torch.Tensor:
-        """log p(· | x_<t) [B, T, C] for ``sequences`` [B, T] in one pass (equals the step-wise one)."""
+    def next_logits(self, sequences) -> torch.Tensor:
+        """Next-event logits [B, T, C] of ``sequences`` [B, T] in one pass (equals the step-wise one)."""
         events = as_token_batch(sequences, "sequences", self.num_classes).to(self.device)
         if events.shape[1] == 0:
             return torch.zeros((*events.shape, self.num_classes), device=self.device)
-        logits, _ = self(self._shifted(events))
-        return torch.log_softmax(logits.float(), dim=-1)
+        return self(self.shifted_inputs(events))[0]
 
     def loss(self, batch: torch.Tensor, skip_first: int = 0):
         """Mean next-event cross-entropy (nats) over ``batch`` [B, T], steps ≥ ``skip_first`` only.
@@ -172,7 +186,7 @@ class NoteRNN(SequenceModel, nn.Module):
         if skip_first >= events.shape[1]:
             raise BadParameterError(
                 f"skip_first={skip_first} leaves no steps of windows {events.shape[1]} long")
-        logits, _ = self(self._shifted(events))
+        logits, _ = self(self.shifted_inputs(events))
         logits, targets = logits[:, skip_first:], events[:, skip_first:]
         loss = F.cross_entropy(logits.reshape(-1, self.num_classes), targets.reshape(-1))
         with torch.no_grad():

@@ -59,24 +59,30 @@ class SequenceModel(ABC):
         """A LongTensor [batch_size] of BOS inputs, on the model's device: the first ``step`` input."""
         return torch.full((batch_size,), self.bos, dtype=torch.long, device=self.device)
 
-    def next_log_probs(self, sequences) -> torch.Tensor:
-        """log p(· | x_<t) in nats for every step of ``sequences`` [B, T]: a float tensor [B, T, C].
-
-        Row t is the whole predicted distribution before event t (for note-probability plots
-        and accuracy). Runs in the model's current mode (call ``eval()`` first for scores
-        without dropout) and current grad mode. Subclasses may compute it in one pass.
-        """
+    def next_logits(self, sequences) -> torch.Tensor:
+        """Next-event logits [B, T, C] at every prefix of ``sequences`` [B, T] (teacher-forced): row t
+        predicts event t from the events before it. A step loop here; the Note-RNN and the Note-CNN
+        compute it in one pass. The RL tuner reads Q-values and the prior's log p this way."""
         events = as_token_batch(sequences, "sequences", self.num_classes).to(self.device)
         state = self.initial_state(events.shape[0])
         tokens = self.begin_tokens(events.shape[0])
         rows = []
         for t in range(events.shape[1]):
             logits, state = self.step(tokens, state)
-            rows.append(torch.log_softmax(logits.float(), dim=-1))
+            rows.append(logits)
             tokens = events[:, t]
         if not rows:
             return torch.zeros((*events.shape, self.num_classes), device=self.device)
         return torch.stack(rows, dim=1)
+
+    def next_log_probs(self, sequences) -> torch.Tensor:
+        """log p(· | x_<t) in nats for every step of ``sequences`` [B, T]: a float tensor [B, T, C].
+
+        Row t is the whole predicted distribution before event t (for note-probability plots
+        and accuracy). Runs in the model's current mode (call ``eval()`` first for scores
+        without dropout) and current grad mode.
+        """
+        return torch.log_softmax(self.next_logits(sequences).float(), dim=-1)
 
     def log_prob(self, sequences) -> torch.Tensor:
         """log p(x_t | x_<t) in nats for every step of ``sequences`` [B, T]: a float tensor [B, T].

@@ -31,7 +31,6 @@ from torch import nn
 
 from musiclab.checkpoints import KINDS, config_to_dict
 from musiclab.errors import BadParameterError, MusiclabError, check_choice, check_range
-from musiclab.models.note_cnn import NoteCNN
 from musiclab.models.note_rnn import NoteRNN
 from musiclab.models.sequence import SequenceModel, as_token_batch
 
@@ -81,22 +80,6 @@ def c_tensor(c, batch_size: int, device=None) -> torch.Tensor:
     return values
 
 
-def teacher_forced_logits(model: SequenceModel, events: torch.Tensor) -> torch.Tensor:
-    """Next-event logits [B, T, C] of ``model`` at every prefix of ``events`` [B, T]: row t predicts
-    event t from events[:, :t]. One pass for a Note-RNN or Note-CNN; a step loop for other models."""
-    if isinstance(model, NoteRNN):
-        bos = torch.full_like(events[:, :1], model.bos)
-        return model(torch.cat([bos, events[:, :-1]], dim=1))[0]
-    if isinstance(model, NoteCNN):
-        return model(events)
-    state, tokens, rows = model.initial_state(events.shape[0]), model.begin_tokens(events.shape[0]), []
-    for t in range(events.shape[1]):
-        logits, state = model.step(tokens, state)
-        rows.append(logits)
-        tokens = events[:, t]
-    return torch.stack(rows, dim=1)
-
-
 class QNetwork(SequenceModel, nn.Module):
     """Q-values over the next event of a composition, with a frozen prior inside (see the module doc).
 
@@ -133,8 +116,8 @@ class QNetwork(SequenceModel, nn.Module):
                     f"c-conditioning needs a Note-RNN (c enters its LSTM input); a {type(body).__name__} "
                     "tunes at one fixed c: set conditioned=False (c_range=None)")
             self.c_encoder = nn.Sequential(nn.Linear(1, config.c_hidden), nn.Tanh(),
-                                           nn.Linear(config.c_hidden, body.lstm.input_size))
-            self.rule_head = nn.Linear(body.head.in_features, self.num_classes)
+                                           nn.Linear(config.c_hidden, body.input_size))
+            self.rule_head = nn.Linear(body.config.hidden_size, self.num_classes)
             for layer in (self.c_encoder[2], self.rule_head):
                 nn.init.zeros_(layer.weight)
                 nn.init.zeros_(layer.bias)
@@ -170,34 +153,28 @@ class QNetwork(SequenceModel, nn.Module):
                 "network (TunerConfig c_range)")
         return c
 
-    def _rnn(self, tokens: torch.Tensor, state, c: torch.Tensor):
-        """The Note-RNN body on input tokens [B, T], conditioned on c [B] when the network is:
-        values [B, T, C] and the new LSTM state."""
-        body = self.body
-        inputs = body._inputs(tokens)
-        if self.c_encoder is None:
-            hidden, state = body.lstm(inputs, state)
-            return body.head(body.dropout(hidden)), state
-        c = c.reshape(-1, 1, 1).to(inputs.dtype)
-        hidden, state = body.lstm(inputs + self.c_encoder(torch.log10(c)), state)
-        hidden = body.dropout(hidden)
-        return body.head(hidden) + self.rule_head(hidden) / c, state
+    def _conditioned(self, tokens: torch.Tensor, state, c: torch.Tensor):
+        """The c-conditioned Note-RNN body on input tokens [B, T] and c [B]: values [B, T, C], new state.
+
+        Q(s, a; c) = head(h) + rule_head(h) / c with h the LSTM's outputs on inputs + encoder(log10 c)."""
+        c = c.reshape(-1, 1, 1).float()
+        hidden, state = self.body.hidden(tokens, state, self.c_encoder(torch.log10(c)))
+        return self.body.head(hidden) + self.rule_head(hidden) / c, state
 
     def q_values(self, actions: torch.Tensor, c=None) -> torch.Tensor:
         """Q(s_t, ·) [B, T, C] for every state s_t = actions[:, :t] of compositions ``actions`` [B, T]
         (teacher-forced, one pass for a Note-RNN); ``c`` a number or [B] values (default: config.c)."""
         actions = actions.to(self.device)
-        if isinstance(self.body, NoteRNN):
-            c = c_tensor(self.check_c(c), actions.shape[0], self.device)
-            bos = torch.full_like(actions[:, :1], self.bos)
-            return self._rnn(torch.cat([bos, actions[:, :-1]], dim=1), None, c)[0]
-        self.check_c(c)
-        return teacher_forced_logits(self.body, actions)
+        if self.c_encoder is None:
+            self.check_c(c)
+            return self.body.next_logits(actions)
+        c = c_tensor(self.check_c(c), actions.shape[0], self.device)
+        return self._conditioned(self.body.shifted_inputs(actions), None, c)[0]
 
     def prior_log_p(self, actions: torch.Tensor) -> torch.Tensor:
         """log p(· | s_t) [B, T, C] of the frozen prior (the Reward RNN) at every prefix of ``actions``."""
         with torch.no_grad():
-            return torch.log_softmax(teacher_forced_logits(self.prior, actions.to(self.device)).float(), -1)
+            return self.prior.next_log_probs(actions.to(self.device))
 
     def policy_logits(self, values: torch.Tensor, prior_log_p: torch.Tensor) -> torch.Tensor:
         """The policy's logits from values [..., C]: Q or Ψ themselves, or log p + G for G-learning."""
@@ -212,11 +189,11 @@ class QNetwork(SequenceModel, nn.Module):
         """Feed ``tokens`` [B] (on the network's device): values Q(s, ·) [B, C], the prior's
         log p(· | s) [B, C], and the new state."""
         body_state, prior_state, c = state
-        if isinstance(self.body, NoteRNN):
-            values, body_state = self._rnn(tokens.reshape(-1, 1), body_state, c)
-            values = values[:, 0]
-        else:
+        if self.c_encoder is None:
             values, body_state = self.body.step(tokens, body_state)
+        else:
+            values, body_state = self._conditioned(tokens.reshape(-1, 1), body_state, c)
+            values = values[:, 0]
         with torch.no_grad():
             prior_logits, prior_state = self.prior.step(tokens, prior_state)
         return values, torch.log_softmax(prior_logits.float(), -1), (body_state, prior_state, c)
