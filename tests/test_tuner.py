@@ -489,7 +489,7 @@ def test_unknown_rule_sets_algorithms_and_presets_list_the_valid_names():
 
 def test_compose_rejects_bad_c_epsilon_and_models():
     q_net = QNetwork.from_model(tiny_rnn(), c=0.5)
-    with pytest.raises(BadParameterError, match="c must be in"):
+    with pytest.raises(BadParameterError, match="c must be > 0"):
         composing.compose(q_net, c=0.0)
     with pytest.raises(BadParameterError, match="epsilon must be in"):
         composing.compose(q_net, epsilon=-0.1)

@@ -251,8 +251,8 @@ def piece_profiles(pieces) -> np.ndarray:
     of notes inside a motif and outside C major; autocorrelation at lags 1-3 (0 where undefined).
     The therapy session's theory match compares them (``musiclab.therapy.feedback``, notebook 07).
     """
-    batch = np.asarray(pieces.detach().cpu().numpy() if hasattr(pieces, "detach") else pieces, dtype=np.int64)
-    if batch.ndim != 2 or batch.shape[1] < MOTIF_STEPS:
+    batch = check_events(pieces, "pieces", ndim=2)
+    if batch.shape[1] < MOTIF_STEPS:
         raise BadParameterError(f"pieces must be [N, T >= {MOTIF_STEPS}] melodies, got shape {batch.shape}")
     rows = len(batch)
     is_note = batch >= FIRST_PITCH_EVENT

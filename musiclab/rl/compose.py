@@ -81,8 +81,6 @@ def compose(q_net: QNetwork, n: int = 1, length: int = 32, c=None, epsilon: floa
     length = int(check_range("length", length, 1))
     check_range("epsilon", epsilon, 0, 1)
     check_range("temperature", temperature, 0)
-    if c is not None:
-        check_range("c", float(c), 0, low_open=True)
     generator = resolve_generator(seed, generator)
     was_training = q_net.training
     q_net.eval()

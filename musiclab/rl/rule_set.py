@@ -104,7 +104,7 @@ class RuleSet:
         if isinstance(action, bool) or not isinstance(action, (int, np.integer)):
             raise BadParameterError(f"action must be an integer event, got {action!r}")
         check_range("action", action, 0, NUM_CLASSES - 1)
-        return check_events(_as_numpy(composition), "composition"), int(action)
+        return check_events(composition, "composition"), int(action)
 
     def reward(self, composition, action: int, step: int) -> float:
         """Weighted sum of the rules for appending ``action`` (an event) at ``step`` to ``composition`` [t]."""
@@ -117,13 +117,12 @@ class RuleSet:
         Numpy arrays or torch tensors; all items are at the same ``step``. Used by the DQN tuner
         (notebook 02) once per environment step.
         """
-        compositions, actions = _as_numpy(compositions), _as_numpy(actions).reshape(-1)
-        if compositions.ndim != 2 or len(compositions) != len(actions):
+        compositions = check_events(compositions, "compositions", ndim=2)
+        actions = check_events(actions, "actions", ndim=None).reshape(-1)
+        if len(compositions) != len(actions):
             raise BadParameterError(
                 f"compositions must be [B, t] with B = len(actions) = {len(actions)}, got shape {compositions.shape}")
         check_range("step", step, 0, self.num_steps - 1)
-        compositions = check_events(compositions, "compositions", ndim=2)
-        actions = check_events(actions, "actions")
         out = np.zeros(len(actions), dtype=np.float64)
         for batch_fn, weight in self._batched:
             out += weight * batch_fn(compositions, actions, step)
@@ -139,7 +138,7 @@ class RuleSet:
 
     def trace(self, melody) -> dict[str, np.ndarray]:
         """Per-step weighted rewards of every rule over a whole ``melody`` [T ≤ num_steps]: name → [T]."""
-        melody = check_events(_as_numpy(melody), "melody")
+        melody = check_events(melody, "melody")
         if len(melody) > self.num_steps:
             raise BadParameterError(f"melody must have at most num_steps = {self.num_steps} events, got {len(melody)}")
         table = {rule_name: np.zeros(len(melody)) for rule_name in self.rules}
@@ -147,13 +146,6 @@ class RuleSet:
             for rule_name, value in self.breakdown(melody[:step], melody[step], step).items():
                 table[rule_name][step] = value
         return table
-
-
-def _as_numpy(values) -> np.ndarray:
-    """A numpy view of a numpy array, a (CPU or GPU) torch tensor or a nested sequence."""
-    if hasattr(values, "detach"):
-        values = values.detach().cpu().numpy()
-    return np.asarray(values)
 
 
 def describe(rules: RuleSet) -> list[dict]:

@@ -43,14 +43,12 @@ _FIRST_PITCH_EVENT = NO_EVENT + 1
 
 def _as_batch(events) -> np.ndarray:
     """Events [T] or [B, T] (numpy, torch or lists) as a checked int64 array [B, T]."""
-    if hasattr(events, "detach"):
-        events = events.detach().cpu().numpy()
-    array = np.asarray(events)
+    array = check_events(events, "events", ndim=None)
     if array.ndim == 1:
         array = array[None]
     if array.ndim != 2 or array.shape[1] == 0:
         raise BadParameterError(f"events must be a melody [T] or a batch [B, T] with T >= 1, got shape {array.shape}")
-    return check_events(array.reshape(-1), "events").reshape(array.shape)
+    return array
 
 
 def sounding_pitches(events) -> np.ndarray:
