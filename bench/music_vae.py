@@ -35,6 +35,7 @@ from musiclab.checkpoints import load_checkpoint, load_model, shipped_path  # no
 from musiclab.data.cache import atomic_write_bytes  # noqa: E402
 from musiclab.data.calming import calming_tunes  # noqa: E402
 from musiclab.eval.melody import mean_log_p  # noqa: E402
+from musiclab.models import latent  # noqa: E402
 from musiclab.models import music_vae as V  # noqa: E402
 from musiclab.eval import vae as VT  # noqa: E402
 from musiclab.models import vae_training  # noqa: E402
@@ -50,8 +51,8 @@ TARGET_ACCURACY = 0.95
 
 def _paths(model, a: np.ndarray, b: np.ndarray, seed: int) -> dict[str, np.ndarray]:
     """The four 8-step paths from window a to window b, by method name."""
-    return {"slerp": V.interpolate(model, a, b, PATH_STEPS, method="slerp").numpy(),
-            "lerp": V.interpolate(model, a, b, PATH_STEPS, method="lerp").numpy(),
+    return {"slerp": latent.interpolate(model, a, b, PATH_STEPS, method="slerp").numpy(),
+            "lerp": latent.interpolate(model, a, b, PATH_STEPS, method="lerp").numpy(),
             "random_blend": VT.note_space_blend(a, b, PATH_STEPS, mode="random", seed=seed),
             "splice_blend": VT.note_space_blend(a, b, PATH_STEPS, mode="splice")}
 

@@ -1,4 +1,4 @@
-"""MusicVAE (musiclab.models.music_vae): shapes, loss terms, sampling, interpolation, training."""
+"""MusicVAE (models.music_vae, vae_config, vae_parts, latent): shapes, loss terms, sampling, interpolation, training."""
 from __future__ import annotations
 
 import math
@@ -11,9 +11,10 @@ from musiclab.checkpoints import (config_from_checkpoint, load_checkpoint, load_
                                   save_checkpoint)
 from musiclab.data.melody import NO_EVENT, NOTE_OFF, NUM_CLASSES
 from musiclab.errors import BadParameterError, UnknownNameError
-from musiclab.models.music_vae import (MusicVAE, MusicVAEConfig, interpolate, kl_divergence, lerp,
-                                       preset, reconstruction_accuracy, slerp)
+from musiclab.models.latent import interpolate, lerp, slerp
+from musiclab.models.music_vae import MusicVAE, kl_divergence, reconstruction_accuracy
 from musiclab.models.train import TrainConfig, train
+from musiclab.models.vae_config import MusicVAEConfig, preset
 
 
 def tiny(**overrides) -> MusicVAEConfig:

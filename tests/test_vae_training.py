@@ -13,9 +13,10 @@ import torch
 from musiclab import plots
 from musiclab.checkpoints import SHIPPED, load_checkpoint, load_model
 from musiclab.errors import BadParameterError, UnknownNameError
-from musiclab.models.music_vae import MusicVAE, preset
+from musiclab.models.music_vae import MusicVAE
+from musiclab.models.vae_config import preset
 from musiclab.cli import main
-from musiclab.eval.vae import in_key_share, note_space_blend, step_change
+from musiclab.eval.vae import in_key_share, latent_coordinates, note_space_blend, step_change
 from musiclab.models.vae_training import WINDOW, command_line, train_music_vae
 
 C4, CS4 = 60 - 46, 61 - 46  # onset events of C4 (in C major) and C#4 (not)
@@ -162,16 +163,30 @@ def test_interpolation_grid_draws_one_roll_per_path_step_on_a_shared_range():
     plt.close("all")
 
 
-def test_latent_map_projects_every_long_enough_tune_and_highlights_the_chosen_ones():
+def test_latent_coordinates_project_every_long_enough_tune_and_flag_the_chosen_ones():
     model = MusicVAE(preset("cpu")).eval()
     rng = np.random.default_rng(0)
     tunes = [rng.integers(0, 38, size=40) for _ in range(30)] + [np.ones(10, dtype=np.int64)]
     calm = [rng.integers(0, 38, size=32) for _ in range(5)]
-    ax = plots.latent_map(model, tunes, highlight=calm, labels=("Essen", "calming"))
+    coords = latent_coordinates(model, tunes, highlight=calm)
+    assert coords.points.shape == (35, 2)  # the 10-step tune is left out
+    assert coords.highlight.tolist() == [False] * 30 + [True] * 5
+    assert coords.variance_share.shape == (2,) and 0 < coords.variance_share.sum() <= 1
+    with pytest.raises(BadParameterError, match="at least 32"):
+        latent_coordinates(model, [np.ones(8, dtype=np.int64)])
+
+
+def test_latent_map_draws_the_points_and_highlights_the_flagged_ones():
+    rng = np.random.default_rng(0)
+    points, flags = rng.normal(size=(35, 2)), np.arange(35) >= 30
+    ax = plots.latent_map(points, highlight=flags, labels=("Essen", "calming"), variance_share=[0.4, 0.2])
     corpus, = [c for c in ax.collections if c.get_gid() == "corpus"]
     marked, = [c for c in ax.collections if c.get_gid() == "highlight"]
-    assert len(corpus.get_offsets()) == 30 and len(marked.get_offsets()) == 5  # the 10-step tune is left out
-    assert ax.get_xlabel().startswith("PC 1")
+    assert len(corpus.get_offsets()) == 30 and len(marked.get_offsets()) == 5
+    assert ax.get_xlabel() == "PC 1 (40% of variance)"
     plt.close("all")
-    with pytest.raises(BadParameterError, match="at least 32"):
-        plots.latent_map(model, [np.ones(8, dtype=np.int64)])
+    ax = plots.latent_map(points)
+    assert ax.get_xlabel() == "PC 1" and not [c for c in ax.collections if c.get_gid() == "highlight"]
+    plt.close("all")
+    with pytest.raises(BadParameterError, match="one flag per point"):
+        plots.latent_map(points, highlight=flags[:3])

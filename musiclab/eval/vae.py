@@ -4,14 +4,19 @@ A path is melodies [n, T] in the shared event encoding, from melody A to melody 
 counts the notes a path keeps in C major (the same table as every rule and metric of the kit,
 :data:`musiclab.theory.OUT_OF_KEY_EVENT`), ``step_change`` how much neighbouring melodies differ, and
 ``note_space_blend`` is the path that blends events instead of latent codes. ``bench/music_vae.py``
-compares slerp paths with it.
+compares slerp paths with it. ``latent_coordinates`` projects a MusicVAE's posterior means to 2-D
+for ``plots.latent_map``.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
+import torch
 
 from musiclab.eval.melody import check_compositions
 from musiclab.errors import BadParameterError, check_choice, check_range
+from musiclab.models.music_vae import MusicVAE
 from musiclab.theory import FIRST_PITCH_EVENT, OUT_OF_KEY_EVENT
 
 #: Note-space blends of :func:`note_space_blend`.
@@ -61,3 +66,43 @@ def note_space_blend(melody_a, melody_b, n_steps: int, mode: str = "random", see
             from_b = np.arange(a.size) >= round((1.0 - t) * a.size)
         path.append(np.where(from_b, b, a))
     return np.stack(path)
+
+
+class LatentCoordinates(NamedTuple):
+    """What :func:`latent_coordinates` returns; notebook 04 hands it to ``plots.latent_map``."""
+
+    points: np.ndarray
+    """float64 [N, 2]: each posterior mean on the first two principal components."""
+    highlight: np.ndarray
+    """bool [N]: True for the points of the highlighted tunes (they come last)."""
+    variance_share: np.ndarray
+    """float64 [2]: the share of the variance along each of the two axes."""
+
+
+def _first_windows(tunes, length: int, name: str) -> np.ndarray:
+    """The first ``length`` events of each tune (a Tune with ``.events`` or a 1-D array) long enough: [N, length]."""
+    rows = [np.asarray(getattr(tune, "events", tune))[:length] for tune in tunes]
+    rows = [row for row in rows if row.ndim == 1 and len(row) == length]
+    if not rows:
+        raise BadParameterError(f"{name} holds no tune of at least {length} steps")
+    return np.stack(rows).astype(np.int64)
+
+
+def latent_coordinates(model: MusicVAE, tunes, highlight=None) -> LatentCoordinates:
+    """2-D PCA coordinates of a MusicVAE's latent space (notebook 04).
+
+    Each tune of ``tunes``, then of ``highlight`` (e.g. the calming set), is encoded to the
+    posterior mean of its first window (``model.config.seq_len`` steps); tunes shorter than a
+    window are left out. The axes are the first two principal components of all the means.
+    """
+    window = model.config.seq_len
+    base = _first_windows(tunes, window, "tunes")
+    marked = _first_windows(highlight, window, "highlight") if highlight is not None else base[:0]
+    events = torch.from_numpy(np.concatenate([base, marked]))
+    with torch.no_grad():
+        mu = torch.cat([model.encode(events[start:start + 512])[0].cpu()
+                        for start in range(0, len(events), 512)]).numpy().astype(np.float64)
+    centred = mu - mu.mean(axis=0)
+    _, singular, basis = np.linalg.svd(centred, full_matrices=False)
+    share = singular[:2] ** 2 / max(float((singular ** 2).sum()), 1e-12)
+    return LatentCoordinates(centred @ basis[:2].T, np.arange(len(events)) >= len(base), share)

@@ -1,4 +1,4 @@
-"""The launchpad's buttons: basis vectors, states and actions, before any bar or reward.
+"""The launchpad's buttons: basis vectors, states and their indices, actions; no bar or reward yet.
 
 The state holds, for each of ``N`` notes (rows of the bar), ``B + 1`` toggle bits and an offset
 in ``[0, 2^B)``. Toggle bit ``k`` switches on the periodic *basis vector* ``k``: a beat every
@@ -6,6 +6,7 @@ in ``[0, 2^B)``. Toggle bit ``k`` switches on the periodic *basis vector* ``k``:
 A step ``t`` belongs to basis vector ``k`` exactly when ``t + 1`` has ``k`` trailing zero bits,
 so the ``B + 1`` vectors never overlap and together cover the whole bar of ``2^B`` steps. A
 note's row is the union of its switched-on basis vectors, rotated later in time by its offset.
+The tabular view numbers the states in mixed radix, one digit of :func:`note_radix` values per note.
 
 :class:`musiclab.launchpad.env.LaunchpadEnv` encodes, applies and scores them (notebook 06).
 """
@@ -80,3 +81,26 @@ class LaunchpadState:
     def copy(self) -> LaunchpadState:
         """An independent copy."""
         return LaunchpadState(self.toggles.copy(), self.offsets.copy())
+
+
+def note_radix(beats_log2: int) -> int:
+    """Values one note's digit takes in a state index: ``2^(B+1)`` toggle sets x ``2^B`` offsets."""
+    return 2 ** (beats_log2 + 1) * 2 ** beats_log2
+
+
+def encode_state(state: LaunchpadState, beats_log2: int) -> int:
+    """The index of ``state`` (mixed radix, note 0 least significant; a Python int of any size)."""
+    bits = (state.toggles.astype(np.int64) << np.arange(beats_log2 + 1)).sum(axis=1)
+    digits = bits * 2 ** beats_log2 + state.offsets
+    base = note_radix(beats_log2)
+    return int(sum(int(d) * base ** n for n, d in enumerate(digits)))
+
+
+def decode_states(indices, notes: int, beats_log2: int) -> tuple[np.ndarray, np.ndarray]:
+    """The states behind indices ``[M]`` (inverse of :func:`encode_state`, as int64): toggles
+    bool ``[M, N, B + 1]``, offsets ``[M, N]``."""
+    base, indices = note_radix(beats_log2), np.asarray(indices, dtype=np.int64)
+    digits = (indices[:, None] // base ** np.arange(notes, dtype=np.int64)) % base
+    bits, offsets = np.divmod(digits, 2 ** beats_log2)
+    toggles = (bits[..., None] >> np.arange(beats_log2 + 1)) & 1 == 1
+    return toggles, offsets

@@ -22,7 +22,8 @@ from musiclab.launchpad.bars import (BAR_STEPS, LOW_PITCH, NUM_PITCHES, bar_to_p
                                      check_bar_corpus, check_lowest, load_launchpad_bars,
                                      shrink_bars)
 from musiclab.launchpad.buttons import (MAX_BEATS_LOG2, MAX_NOTES, Action, LaunchpadState,
-                                        basis_vectors, check_int, row_table)
+                                        basis_vectors, check_int, decode_states, encode_state,
+                                        note_radix, row_table)
 
 #: Largest ``num_states * num_actions`` for which tabular tables are built.
 MAX_TABLE_ENTRIES = 50_000_000
@@ -51,7 +52,7 @@ class LaunchpadEnv:
     One class of about 300 lines on purpose: actions, states, bars, rewards and the tabular view
     all read the same encoding (``N``, ``B``, the row table, the mixed-radix state index), and
     notebook 06, the agents and the panel use it as one object. The pure pieces (basis vectors,
-    states, actions) live in :mod:`musiclab.launchpad.buttons`, the corpus in
+    states and their indices, actions) live in :mod:`musiclab.launchpad.buttons`, the corpus in
     :mod:`musiclab.launchpad.bars`.
     """
 
@@ -337,27 +338,17 @@ class LaunchpadEnv:
     @property
     def num_states(self) -> int:
         """Number of distinct states: ``(2^(B+1) 2^B)^N``."""
-        return (2 ** (self.beats_log2 + 1) * self.bar_steps) ** self.notes
+        return note_radix(self.beats_log2) ** self.notes
 
     def state_index(self, state: LaunchpadState) -> int:
         """The index of ``state`` in ``[0, num_states)`` (mixed radix, note 0 least significant)."""
-        bits = (state.toggles.astype(np.int64) << np.arange(self.beats_log2 + 1)).sum(axis=1)
-        digits = bits * self.bar_steps + state.offsets
-        base = 2 ** (self.beats_log2 + 1) * self.bar_steps
-        return int(sum(int(d) * base ** n for n, d in enumerate(digits)))
+        return encode_state(state, self.beats_log2)
 
     def state_from_index(self, index: int) -> LaunchpadState:
         """Inverse of :meth:`state_index`."""
         index = check_int("index", index, 0, self.num_states - 1)
-        toggles, offsets = self._decode_indices(np.array([index], dtype=np.int64))
+        toggles, offsets = decode_states([index], self.notes, self.beats_log2)
         return LaunchpadState(toggles[0], offsets[0])
-
-    def _decode_indices(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        base = 2 ** (self.beats_log2 + 1) * self.bar_steps
-        digits = (indices[:, None] // base ** np.arange(self.notes, dtype=np.int64)) % base
-        bits, offsets = np.divmod(digits, self.bar_steps)
-        toggles = (bits[..., None] >> np.arange(self.beats_log2 + 1)) & 1 == 1
-        return toggles, offsets
 
     def _check_tabular(self) -> None:
         if self.num_states * self.num_actions > MAX_TABLE_ENTRIES:
@@ -370,8 +361,8 @@ class LaunchpadEnv:
         """Next-state index for every state and action: int64 ``[num_states, num_actions]``."""
         self._check_tabular()
         index = np.arange(self.num_states, dtype=np.int64)
-        toggles, offsets = self._decode_indices(index)
-        base = 2 ** (self.beats_log2 + 1) * self.bar_steps
+        toggles, offsets = decode_states(index, self.notes, self.beats_log2)
+        base = note_radix(self.beats_log2)
         table = np.empty((self.num_states, self.num_actions), dtype=np.int64)
         for action in range(self.num_actions):
             move = self.decode_action(action)
@@ -394,7 +385,8 @@ class LaunchpadEnv:
         out = np.empty(self.num_states)
         for lo in range(0, self.num_states, 4096):
             index = np.arange(lo, min(lo + 4096, self.num_states), dtype=np.int64)
-            out[lo:lo + len(index)] = self.rewards(self.render_bars(*self._decode_indices(index)))
+            states = decode_states(index, self.notes, self.beats_log2)
+            out[lo:lo + len(index)] = self.rewards(self.render_bars(*states))
         return out
 
 

@@ -15,307 +15,30 @@ Loss per melody: reconstruction (cross-entropy summed over steps, nats) plus
 beta_t * max(KL - free_bits * ln 2, 0), with beta_t = beta * (1 - beta_rate**step); teacher forcing,
 optionally with scheduled sampling on an inverse-sigmoid schedule. Notebook 04 samples from the
 prior with a temperature and interpolates (slerp, lerp) between two calming pieces.
+
+Sizes and presets: :mod:`~musiclab.models.vae_config`; the encoder and decoders:
+:mod:`~musiclab.models.vae_parts`; paths between melodies: :mod:`~musiclab.models.latent`;
+training the shipped model: :mod:`~musiclab.models.vae_training`.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from musiclab.data.melody import NUM_CLASSES
-from musiclab.errors import BadParameterError, check_choice, check_fields, check_range
+from musiclab.errors import BadParameterError, check_range
 from musiclab.models.sequence import as_token_batch, resolve_generator
+from musiclab.models.vae_config import MusicVAEConfig, cpu
+from musiclab.models.vae_parts import Encoder, HierarchicalDecoder, SequenceDecoder
 
-#: Scheduled-sampling schedules: "none" (pure teacher forcing) or "inverse_sigmoid" (Bengio et al. 2015).
-SAMPLING_SCHEDULES = ("none", "inverse_sigmoid")
-#: Interpolation methods of :func:`interpolate`.
-INTERPOLATION_METHODS = ("slerp", "lerp")
-#: What the encoder hands to its mu / sigma layers: "final" (the last forward and backward states,
-#: as in MusicVAE) or "all" (the bi-LSTM outputs of every step, concatenated).
-ENCODER_SUMMARIES = ("final", "all")
 _LN2 = math.log(2.0)
-
-
-@dataclass
-class MusicVAEConfig:
-    """Sizes and loss settings of a :class:`MusicVAE`. Use :func:`preset` for named settings."""
-
-    seq_len: int = 32
-    """Steps in the model's window (16th notes): 32 = 2 bars of 4/4."""
-    bar_steps: int = 16
-    """Steps per bar; the hierarchical decoder writes ``seq_len // bar_steps`` bars."""
-    hierarchical: bool = False
-    """Use the conductor + bar decoder (True) or one flat decoder (False)."""
-    embed_size: int = 38
-    """Size of the learned input embedding of an event (38 = as wide as a one-hot vector)."""
-    enc_size: int = 512
-    """Units per direction of each bidirectional encoder LSTM layer."""
-    enc_layers: int = 1
-    """Encoder layers."""
-    encoder_summary: str = "final"
-    """What mu and sigma are computed from: "final" (the final forward and backward states, as in
-    MusicVAE) or "all" (the outputs of every step concatenated, [2 * enc_size * seq_len]: a direct
-    path from each step to z, which a small model learns much faster)."""
-    z_size: int = 256
-    """Latent dimensions."""
-    dec_size: int = 256
-    """Units per decoder LSTM layer (the bar-level decoder when hierarchical)."""
-    dec_layers: int = 2
-    """Decoder LSTM layers."""
-    conductor_size: int = 1024
-    """Units per conductor LSTM layer (hierarchical only)."""
-    conductor_layers: int = 2
-    """Conductor LSTM layers (hierarchical only)."""
-    conductor_out: int = 512
-    """Size of the per-bar embedding the conductor hands to the bar decoder (hierarchical only)."""
-    beta: float = 0.2
-    """Final weight of the KL term (beta-VAE)."""
-    beta_rate: float = 0.99999
-    """Annealing: beta_t = beta * (1 - beta_rate**step); 0 gives a constant beta from step 1."""
-    free_bits: float = 0.0
-    """KL (bits, whole latent, per melody) that costs nothing: the penalty is max(KL - free, 0)."""
-    sampling_schedule: str = "none"
-    """Scheduled sampling: "none" or "inverse_sigmoid"."""
-    sampling_rate: float = 1000.0
-    """k of the inverse-sigmoid schedule: P(feed own sample) = 1 - k / (k + exp(step / k))."""
-    num_classes: int = NUM_CLASSES
-    """Event classes (the shared melody encoding has 38)."""
-
-    def __post_init__(self):
-        for name in ("seq_len", "bar_steps", "embed_size", "enc_size", "enc_layers", "z_size",
-                     "dec_size", "dec_layers", "conductor_size", "conductor_layers",
-                     "conductor_out", "num_classes"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                raise BadParameterError(f"{name} must be an int, got {value!r}")
-            check_range(name, value, 1)
-        check_range("beta", self.beta, 0)
-        check_range("beta_rate", self.beta_rate, 0, 1, high_open=True)
-        check_range("free_bits", self.free_bits, 0)
-        check_choice("sampling_schedule", self.sampling_schedule, SAMPLING_SCHEDULES)
-        check_choice("encoder_summary", self.encoder_summary, ENCODER_SUMMARIES)
-        check_range("sampling_rate", self.sampling_rate, 0, low_open=True)
-        if self.hierarchical and self.seq_len % self.bar_steps:
-            raise BadParameterError(
-                f"seq_len={self.seq_len} must be a multiple of bar_steps={self.bar_steps} "
-                "for the hierarchical decoder")
-
-
-def small() -> MusicVAEConfig:
-    """2-bar melody model, small: the released ``cat-mel_2bar_small`` setting of MusicVAE.
-
-    Roberts, Engel, Raffel, Hawthorne & Eck, "A Hierarchical Latent Vector Model for Learning
-    Long-Term Structure in Music", ICML 2018; sizes as in the configuration released with the
-    paper's code (Magenta ``music_vae/configs.py``): 1-layer bidirectional LSTM encoder of 512
-    units, latent 256, 2-layer 256-unit decoder, beta 0.2 annealed with rate 0.99999, free bits 0,
-    inverse-sigmoid scheduled sampling with k = 1000; trained with batch 512, Adam, learning rate
-    1e-3 decaying by 0.9999 per step to 1e-5, gradients clipped to global norm 1.
-    """
-    return MusicVAEConfig(enc_size=512, enc_layers=1, z_size=256, dec_size=256, dec_layers=2,
-                          beta=0.2, beta_rate=0.99999, free_bits=0.0,
-                          sampling_schedule="inverse_sigmoid", sampling_rate=1000.0)
-
-
-def big() -> MusicVAEConfig:
-    """2-bar melody model, big: the released ``cat-mel_2bar_big`` setting of MusicVAE.
-
-    Roberts et al., ICML 2018. As reported in the paper, its 2-bar models use a two-layer
-    bidirectional LSTM encoder of 2048 units, a 512-dimensional latent and a flat 3-layer LSTM
-    decoder of 2048 units. The released configuration, used here, has one bi-LSTM encoder layer
-    of 2048 units, latent 512, the 3-layer 2048-unit decoder, beta 0.5 annealed with rate
-    0.99999, free bits 0 and inverse-sigmoid scheduled sampling with k = 1000 (the released 2-bar
-    drum models use 48 free bits and beta 0.2). Training as in :func:`small`. About 133 M
-    parameters: a GPU model.
-    """
-    return MusicVAEConfig(enc_size=2048, enc_layers=1, z_size=512, dec_size=2048, dec_layers=3,
-                          beta=0.5, beta_rate=0.99999, free_bits=0.0,
-                          sampling_schedule="inverse_sigmoid", sampling_rate=1000.0)
-
-
-def hierarchical() -> MusicVAEConfig:
-    """16-bar melody model with the conductor: the released ``hierdec-mel_16bar`` setting.
-
-    Roberts et al., ICML 2018, Section 3.2 and the released configuration: 2-layer bidirectional
-    encoder of 2048 units, latent 512, a 2-layer 1024-unit conductor emitting one 512-d embedding
-    per bar for 16 bars of 16 steps (256 steps), a 2-layer 1024-unit bar decoder, beta 0.2 (not
-    annealed), 256 free bits, teacher forcing. A GPU model.
-    """
-    return MusicVAEConfig(seq_len=256, bar_steps=16, hierarchical=True, enc_size=2048,
-                          enc_layers=2, z_size=512, dec_size=1024, dec_layers=2,
-                          conductor_size=1024, conductor_layers=2, conductor_out=512,
-                          beta=0.2, beta_rate=0.0, free_bits=256.0, sampling_schedule="none")
-
-
-def cpu() -> MusicVAEConfig:
-    """2-bar melody model that trains on one CPU thread (notebook 04, tests); not a published setting.
-
-    A scaled-down flat 2-bar MusicVAE (Roberts et al., ICML 2018): 1-layer bi-LSTM encoder of
-    128 units, latent 32, one 256-unit decoder layer (about 1.1 M parameters). One deliberate
-    departure from the paper: mu and sigma are read from the encoder's outputs at all 32 steps
-    (``encoder_summary="all"``), not only from its final states: every step gets a short path into
-    z. In 750-step trials on Essen (teacher forcing only) this raised held-out teacher-forced
-    accuracy from 0.82 to 0.90 for the cost of one wider dense layer; twice the steps, a higher
-    learning rate (1e-2) or a wider latent (64, 128) or encoder (256) helped far less. A small beta
-    (0.05, annealed fast, rate 0.999) and 96 free bits favour faithful reconstruction (the latent
-    keeps what it needs) over prior samples that look exactly like the data. Scheduled sampling
-    on an inverse-sigmoid schedule (k = 300: half the inputs are the decoder's own samples by
-    step ~1,700) closes most of the gap between teacher-forced and free-running accuracy, at
-    about 1.5x the cost of a teacher-forced step on a CPU. Trained 4,000 steps (batch 64, Adam,
-    lr 3e-3 cosine; about 12 minutes on one thread) it reconstructs 0.95 of held-out steps.
-    """
-    return MusicVAEConfig(enc_size=128, enc_layers=1, encoder_summary="all", z_size=32,
-                          dec_size=256, dec_layers=1, beta=0.05, beta_rate=0.999, free_bits=96.0,
-                          sampling_schedule="inverse_sigmoid", sampling_rate=300.0)
-
-
-PRESETS = {"small": small, "big": big, "hierarchical": hierarchical, "cpu": cpu}
-
-
-def preset(name: str, **overrides) -> MusicVAEConfig:
-    """The named :class:`MusicVAEConfig` (small, big, hierarchical, cpu) with fields overridden."""
-    config = PRESETS[check_choice("MusicVAE preset", name, PRESETS)]()
-    check_fields(MusicVAEConfig, overrides)
-    return replace(config, **overrides)
 
 
 def kl_divergence(mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     """KL(N(mu, sigma^2) || N(0, I)) in nats, summed over the latent: [B, Z] -> [B]."""
     return 0.5 * (mu.pow(2) + sigma.pow(2) - 1.0 - 2.0 * torch.log(sigma)).sum(dim=-1)
-
-
-def _choose(logits: torch.Tensor, temperature: float | None,
-            generator: torch.Generator | None) -> torch.Tensor:
-    """Argmax events (temperature None) or samples from softmax(logits / temperature): [B, C] -> [B]."""
-    if temperature is None:
-        return logits.argmax(dim=-1)
-    probs = torch.softmax(logits.detach().float() / temperature, dim=-1)
-    where = generator.device if generator is not None else probs.device
-    return torch.multinomial(probs.to(where), 1, generator=generator).squeeze(1).to(logits.device)
-
-
-def _state_from(linear: nn.Linear, cond: torch.Tensor, layers: int, hidden: int):
-    """LSTM (h, c), each [layers, B, hidden], from a conditioning vector via dense + tanh."""
-    hc = torch.tanh(linear(cond)).view(cond.shape[0], 2, layers, hidden)
-    return hc[:, 0].transpose(0, 1).contiguous(), hc[:, 1].transpose(0, 1).contiguous()
-
-
-class _Encoder(nn.Module):
-    """Bidirectional LSTM over events [B, T] -> posterior mean and std, each [B, z_size]."""
-
-    def __init__(self, config: MusicVAEConfig):
-        super().__init__()
-        self.all_steps = config.encoder_summary == "all"
-        self.embed = nn.Embedding(config.num_classes, config.embed_size)
-        self.lstm = nn.LSTM(config.embed_size, config.enc_size, config.enc_layers,
-                            batch_first=True, bidirectional=True)
-        width = 2 * config.enc_size * (config.seq_len if self.all_steps else 1)
-        self.mu = nn.Linear(width, config.z_size)
-        self.sigma = nn.Linear(width, config.z_size)
-        for layer in (self.mu, self.sigma):  # start near q = N(0, softplus(0)^2), a small KL
-            nn.init.normal_(layer.weight, std=0.001)
-            nn.init.zeros_(layer.bias)
-
-    def forward(self, events: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        out, (h, _) = self.lstm(self.embed(events))
-        if self.all_steps:  # every step's forward and backward outputs: [B, T * 2 * enc_size]
-            summary = out.reshape(out.shape[0], -1)
-        else:  # last layer: final forward and backward states
-            summary = torch.cat([h[-2], h[-1]], dim=-1)
-        return self.mu(summary), F.softplus(self.sigma(summary))
-
-
-class _SequenceDecoder(nn.Module):
-    """Autoregressive LSTM over events, conditioned on a vector [B, cond]: the flat decoder
-    (conditioned on z) and the hierarchical decoder's bar decoder (on a conductor embedding)."""
-
-    def __init__(self, config: MusicVAEConfig, cond_size: int):
-        super().__init__()
-        self.num_classes, self.layers, self.hidden = config.num_classes, config.dec_layers, config.dec_size
-        self.embed = nn.Embedding(config.num_classes + 1, config.embed_size)  # last index: begin
-        self.init = nn.Linear(cond_size, 2 * config.dec_layers * config.dec_size)
-        self.lstm = nn.LSTM(config.embed_size + cond_size, config.dec_size, config.dec_layers,
-                            batch_first=True)
-        self.out = nn.Linear(config.dec_size, config.num_classes)
-
-    def teacher_forced(self, cond: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """Logits [B, T, C] for targets [B, T], each step fed the true previous event."""
-        begin = torch.full_like(targets[:, :1], self.num_classes)
-        previous = torch.cat([begin, targets[:, :-1]], dim=1)
-        inputs = torch.cat([self.embed(previous),
-                            cond.unsqueeze(1).expand(-1, targets.shape[1], -1)], dim=-1)
-        out, _ = self.lstm(inputs, _state_from(self.init, cond, self.layers, self.hidden))
-        return self.out(out)
-
-    def unroll(self, cond: torch.Tensor, length: int, *, targets: torch.Tensor | None = None,
-               sample_prob: float = 0.0, temperature: float | None = None,
-               generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Step by step: logits [B, length, C] and the decoder's own events [B, length].
-
-        Without ``targets`` each step is fed the previous chosen event (argmax when
-        ``temperature`` is None, else sampled). With ``targets`` (scheduled sampling) each step is
-        fed the true event, except with probability ``sample_prob`` its own chosen one.
-        """
-        state = _state_from(self.init, cond, self.layers, self.hidden)
-        previous = torch.full((cond.shape[0],), self.num_classes, dtype=torch.long, device=cond.device)
-        all_logits, chosen = [], []
-        for t in range(length):
-            inputs = torch.cat([self.embed(previous), cond], dim=-1).unsqueeze(1)
-            out, state = self.lstm(inputs, state)
-            logits = self.out(out[:, 0])
-            own = _choose(logits, temperature, generator)
-            all_logits.append(logits)
-            chosen.append(own)
-            if targets is None:
-                previous = own
-            else:
-                coin = torch.rand(own.shape[0], generator=generator,
-                                  device=generator.device if generator is not None else own.device)
-                previous = torch.where(coin.to(own.device) < sample_prob, own, targets[:, t])
-        return torch.stack(all_logits, dim=1), torch.stack(chosen, dim=1)
-
-
-class _HierarchicalDecoder(nn.Module):
-    """Conductor LSTM (z -> one embedding per bar) over a bar decoder that writes each bar alone."""
-
-    def __init__(self, config: MusicVAEConfig):
-        super().__init__()
-        self.bar_steps = config.bar_steps
-        self.layers, self.hidden = config.conductor_layers, config.conductor_size
-        self.init = nn.Linear(config.z_size, 2 * config.conductor_layers * config.conductor_size)
-        self.conductor = nn.LSTM(config.z_size, config.conductor_size, config.conductor_layers,
-                                 batch_first=True)
-        self.project = nn.Linear(config.conductor_size, config.conductor_out)
-        self.bars = _SequenceDecoder(config, config.conductor_out)
-
-    def bar_embeddings(self, z: torch.Tensor, num_bars: int) -> torch.Tensor:
-        """The conductor's embeddings [B, num_bars, conductor_out]; z is its input at every bar."""
-        inputs = z.unsqueeze(1).expand(-1, num_bars, -1)
-        out, _ = self.conductor(inputs, _state_from(self.init, z, self.layers, self.hidden))
-        return torch.tanh(self.project(out))
-
-    def _per_bar(self, z: torch.Tensor, length: int) -> torch.Tensor:
-        """Bar embeddings flattened to [B * num_bars, conductor_out]."""
-        embeddings = self.bar_embeddings(z, length // self.bar_steps)
-        return embeddings.reshape(-1, embeddings.shape[-1])
-
-    def teacher_forced(self, z: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """Logits [B, T, C] under teacher forcing; every bar starts from the begin input."""
-        batch, length = targets.shape
-        bars = targets.reshape(-1, self.bar_steps)
-        return self.bars.teacher_forced(self._per_bar(z, length), bars).reshape(batch, length, -1)
-
-    def unroll(self, z: torch.Tensor, length: int, *, targets: torch.Tensor | None = None,
-               **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
-        """Logits [B, length, C] and events [B, length]; all bars are written in parallel."""
-        batch = z.shape[0]
-        bar_targets = None if targets is None else targets.reshape(-1, self.bar_steps)
-        logits, events = self.bars.unroll(self._per_bar(z, length), self.bar_steps,
-                                          targets=bar_targets, **kwargs)
-        return logits.reshape(batch, length, -1), events.reshape(batch, length)
 
 
 class MusicVAE(nn.Module):
@@ -335,9 +58,9 @@ class MusicVAE(nn.Module):
         super().__init__()
         self.config = config if config is not None else cpu()
         self.num_classes = self.config.num_classes
-        self.encoder = _Encoder(self.config)
-        self.decoder = (_HierarchicalDecoder(self.config) if self.config.hierarchical
-                        else _SequenceDecoder(self.config, self.config.z_size))
+        self.encoder = Encoder(self.config)
+        self.decoder = (HierarchicalDecoder(self.config) if self.config.hierarchical
+                        else SequenceDecoder(self.config, self.config.z_size))
         self.register_buffer("step", torch.zeros((), dtype=torch.long))
 
     @property
@@ -490,75 +213,3 @@ def reconstruction_accuracy(model: MusicVAE, windows, batch_size: int = 512) -> 
     finally:
         model.train(was_training)
     return correct / events.numel()
-
-
-def _check_pair(z0, z1) -> tuple[torch.Tensor, torch.Tensor]:
-    """Two latent vectors as float tensors [D] of the same size."""
-    a = torch.as_tensor(z0, dtype=torch.float32)
-    b = torch.as_tensor(z1, dtype=torch.float32).to(a.device)
-    if a.dim() != 1 or b.dim() != 1 or a.shape != b.shape or a.numel() == 0:
-        raise BadParameterError(
-            f"z0 and z1 must be 1-D vectors of the same size, got {tuple(a.shape)} and {tuple(b.shape)}")
-    return a, b
-
-
-def _check_steps(n_steps: int) -> torch.Tensor:
-    """Interpolation fractions 0 .. 1 for ``n_steps`` (>= 2) points."""
-    if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)):
-        raise BadParameterError(f"n_steps must be an int >= 2, got {n_steps!r}")
-    check_range("n_steps", n_steps, 2)
-    return torch.linspace(0.0, 1.0, int(n_steps))
-
-
-def lerp(z0, z1, n_steps: int) -> torch.Tensor:
-    """Straight-line interpolation: [n_steps, D] from z0 to z1 (both [D]), endpoints included."""
-    a, b = _check_pair(z0, z1)
-    t = _check_steps(n_steps).to(a.device).unsqueeze(1)
-    return (1.0 - t) * a + t * b
-
-
-def slerp(z0, z1, n_steps: int) -> torch.Tensor:
-    """Spherical interpolation: [n_steps, D] along the great circle from z0 to z1, endpoints included.
-
-    Norms go smoothly from |z0| to |z1| (they stay equal when |z0| = |z1|), so every point keeps
-    the typical radius of a Gaussian latent, unlike lerp whose midpoint shrinks towards 0.
-    Parallel (or zero) vectors fall back to lerp. Notebook 04 compares the two.
-    """
-    a, b = _check_pair(z0, z1)
-    t = _check_steps(n_steps).to(a.device).unsqueeze(1)
-    norm_a, norm_b = a.norm(), b.norm()
-    if norm_a == 0 or norm_b == 0:
-        return (1.0 - t) * a + t * b
-    cos = torch.clamp(torch.dot(a / norm_a, b / norm_b), -1.0, 1.0)
-    omega = torch.arccos(cos)
-    if torch.sin(omega) < 1e-6:
-        return (1.0 - t) * a + t * b
-    return (torch.sin((1.0 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
-
-
-def interpolate(model: MusicVAE, melody_a, melody_b, n_steps: int, method: str = "slerp",
-                temperature: float | None = None, generator: torch.Generator | None = None,
-                seed: int | None = None) -> torch.Tensor:
-    """Melodies [n_steps, seq_len] morphing from melody_a to melody_b through the latent space.
-
-    Each melody (1-D events, at least ``seq_len`` steps; longer ones use their first window) is
-    encoded to its posterior mean; the path (``method`` "slerp" or "lerp") is decoded (argmax, or
-    sampled at ``temperature`` > 0). Notebook 04 interpolates between two calming pieces.
-    """
-    check_choice("method", method, INTERPOLATION_METHODS)
-    _check_steps(n_steps)
-    window = model.config.seq_len
-    ends = []
-    for name, melody in (("melody_a", melody_a), ("melody_b", melody_b)):
-        events = as_token_batch(melody, name, model.num_classes)
-        if events.shape[0] != 1:
-            raise BadParameterError(f"{name} must be one melody (1-D events), got shape {tuple(events.shape)}")
-        if events.shape[1] == 0:
-            raise BadParameterError(f"{name} is empty (0 steps); the model needs {window} steps")
-        if events.shape[1] < window:
-            raise BadParameterError(
-                f"{name} has {events.shape[1]} steps, shorter than the model's window of {window} steps")
-        ends.append(events[:, :window])
-    mu, _ = model.encode(torch.cat(ends, dim=0))
-    path = (slerp if method == "slerp" else lerp)(mu[0], mu[1], n_steps)
-    return model.decode(path, temperature=temperature, generator=generator, seed=seed)

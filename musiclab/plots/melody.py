@@ -262,41 +262,28 @@ def interpolation_grid(path_events, axes=None, ncols: int | None = None, title: 
     return axes
 
 
-def _first_windows(tunes, length: int, name: str) -> np.ndarray:
-    """The first ``length`` events of each tune (a Tune with ``.events`` or a 1-D array) long enough: [N, length]."""
-    rows = [np.asarray(getattr(tune, "events", tune))[:length] for tune in tunes]
-    rows = [row for row in rows if row.ndim == 1 and len(row) == length]
-    if not rows:
-        raise BadParameterError(f"{name} holds no tune of at least {length} steps")
-    return np.stack(rows).astype(np.int64)
-
-
-def latent_map(model, tunes, highlight=None, ax=None, title: str | None = None,
-               labels: tuple[str, str] = ("corpus", "calming")):
-    """2-D PCA map of a MusicVAE's latent space (notebook 04): the posterior mean of the first window
-    (``model.config.seq_len`` steps) of each tune in ``tunes`` as grey points, those of ``highlight``
-    (e.g. the calming set) on top in colour. Tunes shorter than a window are left out. The two axes
-    are the first two principal components of all points, labelled with their share of variance."""
-    import torch
-
-    window = model.config.seq_len
-    base = _first_windows(tunes, window, "tunes")
-    marked = _first_windows(highlight, window, "highlight") if highlight is not None else base[:0]
-    events = torch.from_numpy(np.concatenate([base, marked]))
-    with torch.no_grad():
-        mu = torch.cat([model.encode(events[start:start + 512])[0].cpu()
-                        for start in range(0, len(events), 512)]).numpy().astype(np.float64)
-    centred = mu - mu.mean(axis=0)
-    _, singular, basis = np.linalg.svd(centred, full_matrices=False)
-    points = centred @ basis[:2].T
-    share = singular[:2] ** 2 / max(float((singular ** 2).sum()), 1e-12)
+def latent_map(points, highlight=None, ax=None, title: str | None = None,
+               labels: tuple[str, str] = ("corpus", "calming"), variance_share=None):
+    """2-D map of a latent space (notebook 04): points [N, 2] in grey, those where ``highlight``
+    (bool [N]) is True on top in colour. ``variance_share`` (the share of variance along each axis)
+    labels the axes as principal components. ``musiclab.eval.vae.latent_coordinates`` computes all
+    three from a MusicVAE."""
+    points = as_array(points, "points", 2)
+    if points.shape[1] != 2:
+        raise BadParameterError(f"points must have shape [N, 2], got {points.shape}")
+    marked = np.zeros(len(points), dtype=bool) if highlight is None else as_array(highlight, "highlight", 1)
+    if marked.shape != (len(points),):
+        raise BadParameterError(f"highlight must hold one flag per point ({len(points)}), got {marked.shape}")
+    marked = marked.astype(bool)
+    base, top = points[~marked], points[marked]
     ax = axes_or_new(ax, width=5.5, height=4.5)
-    ax.scatter(points[:len(base), 0], points[:len(base), 1], s=6, color=BAR_LINE, alpha=0.5,
+    ax.scatter(base[:, 0], base[:, 1], s=6, color=BAR_LINE, alpha=0.5,
                linewidths=0, label=f"{labels[0]} ({len(base)})", gid="corpus")
-    if len(marked):
-        ax.scatter(points[len(base):, 0], points[len(base):, 1], s=18, color="#e07b39",
-                   edgecolors=NOTE_EDGE, linewidths=0.4, label=f"{labels[1]} ({len(marked)})", gid="highlight")
-    ax.set_xlabel(f"PC 1 ({share[0]:.0%} of variance)")
+    if len(top):
+        ax.scatter(top[:, 0], top[:, 1], s=18, color="#e07b39",
+                   edgecolors=NOTE_EDGE, linewidths=0.4, label=f"{labels[1]} ({len(top)})", gid="highlight")
+    share = [] if variance_share is None else list(variance_share)
+    ax.set_xlabel(f"PC 1 ({share[0]:.0%} of variance)" if share else "PC 1")
     ax.set_ylabel(f"PC 2 ({share[1]:.0%} of variance)" if len(share) > 1 else "PC 2")
     ax.legend(fontsize=8, frameon=False, loc="best")
     style(ax, title)
