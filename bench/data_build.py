@@ -105,7 +105,8 @@ def fresh_process_load(folder: Path, runs: int) -> dict:
 
 def converter_rate(tunes: int) -> list[dict]:
     """Per-tune cost of the two ABC converters on the same real Essen tunes."""
-    from musiclab.data.corpus import convert_abc, corpus_root, read_abc
+    from musiclab.data.abc import read_abc
+    from musiclab.data.corpus import convert_abc, corpus_root
 
     sample = read_abc(corpus_root() / "essenFolksong" / "erk10.abc")[:tunes]
     rows = []
@@ -155,7 +156,8 @@ def main(argv: list[str] | None = None) -> dict:
     warnings.simplefilter("ignore")
 
     from musiclab.data.calming import calming_tunes
-    from musiclab.data.corpus import abc_converter, load_melodies
+    from musiclab.data.abc import abc_converter
+    from musiclab.data.corpus import load_melodies
 
     rows, load_at_start = [], list(os.getloadavg())
     with tempfile.TemporaryDirectory(prefix="musiclab-bench-") as tmp:
