@@ -119,15 +119,11 @@ def converter_rate(tunes: int) -> list[dict]:
 
 def drum_rows(scratch_runs: int, cached_runs: int, workdir: Path) -> list[dict]:
     """Drum grid rows, or one row saying why they could not be measured."""
-    from musiclab.data import drums
+    from musiclab.data.grooves import load_grooves
     from musiclab.errors import MusiclabError
 
-    load = getattr(drums, "load_grooves", None) or getattr(drums, "build_drum_grids", None)
-    if load is None:
-        return [{"data": "drums/mma", "mode": "not measured",
-                 "note": "musiclab.data.drums has no load_grooves (or build_drum_grids) yet"}]
     try:
-        return measure("drums/mma", lambda: load(quiet=True), lambda s: len(s.grids),
+        return measure("drums/mma", lambda: load_grooves(quiet=True), lambda s: len(s.grids),
                        scratch_runs, cached_runs, workdir)
     except MusiclabError as exc:
         return [{"data": "drums/mma", "mode": "not measured", "note": str(exc)}]
