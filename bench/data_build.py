@@ -105,7 +105,8 @@ def fresh_process_load(folder: Path, runs: int) -> dict:
 
 def converter_rate(tunes: int) -> list[dict]:
     """Per-tune cost of the two ABC converters on the same real Essen tunes."""
-    from musiclab.data.corpus import convert_abc, corpus_root, read_abc
+    from musiclab.data.abc import read_abc
+    from musiclab.data.corpus import convert_abc, corpus_root
 
     sample = read_abc(corpus_root() / "essenFolksong" / "erk10.abc")[:tunes]
     rows = []
@@ -118,15 +119,11 @@ def converter_rate(tunes: int) -> list[dict]:
 
 def drum_rows(scratch_runs: int, cached_runs: int, workdir: Path) -> list[dict]:
     """Drum grid rows, or one row saying why they could not be measured."""
-    from musiclab.data import drums
+    from musiclab.data.grooves import load_grooves
     from musiclab.errors import MusiclabError
 
-    load = getattr(drums, "load_grooves", None) or getattr(drums, "build_drum_grids", None)
-    if load is None:
-        return [{"data": "drums/mma", "mode": "not measured",
-                 "note": "musiclab.data.drums has no load_grooves (or build_drum_grids) yet"}]
     try:
-        return measure("drums/mma", lambda: load(quiet=True), lambda s: len(s.grids),
+        return measure("drums/mma", lambda: load_grooves(quiet=True), lambda s: len(s.grids),
                        scratch_runs, cached_runs, workdir)
     except MusiclabError as exc:
         return [{"data": "drums/mma", "mode": "not measured", "note": str(exc)}]
@@ -155,7 +152,8 @@ def main(argv: list[str] | None = None) -> dict:
     warnings.simplefilter("ignore")
 
     from musiclab.data.calming import calming_tunes
-    from musiclab.data.corpus import abc_converter, load_melodies
+    from musiclab.data.abc import abc_converter
+    from musiclab.data.corpus import load_melodies
 
     rows, load_at_start = [], list(os.getloadavg())
     with tempfile.TemporaryDirectory(prefix="musiclab-bench-") as tmp:

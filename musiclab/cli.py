@@ -55,7 +55,7 @@ def _build_source(source: str, subset: str, refresh: bool) -> str:
 
         return f"calming: {len(calming_tunes())} Essen lullabies and evening songs"
     if source == "drums":
-        from musiclab.data.drums import load_grooves
+        from musiclab.data.grooves import load_grooves
 
         return load_grooves(refresh=refresh).summary()
     from musiclab.launchpad.bars import load_launchpad_bars

@@ -8,14 +8,17 @@ import warnings
 import numpy as np
 import pytest
 
+from musiclab.data import abc as abc_text
 from musiclab.data import corpus
+from musiclab.data.abc import AbcTune, parse_abc_key, read_abc
 from musiclab.data.calming import calming_kind, calming_tunes, is_calming
 from musiclab.data.corpus import (
-    CORPORA, AbcTune, MelodySet, Tune, abc_collection_files, convert_abc, load_melodies,
-    load_midi_folder, load_midi_melody, parse_abc_key, read_abc, split_tunes,
+    CORPORA, MelodySet, Tune, abc_collection_files, convert_abc, load_melodies, split_tunes,
 )
 from musiclab.data.melody import NOTE_OFF, NUM_CLASSES, decode_events, encode_notes, to_music21
+from musiclab.data.midi_melodies import load_midi_folder, load_midi_melody
 from musiclab.data.smf import midi_file_notes
+from musiclab.data.tune_encoding import notes_from_music21
 from musiclab.errors import BadFileError, BadParameterError, UnknownNameError
 
 WHITE_KEYS = {0, 2, 4, 5, 7, 9, 11}
@@ -199,8 +202,8 @@ def test_abc2midi_and_music21_agree_on_real_tunes(needs_abc2midi):
 
 
 def test_without_abc2midi_the_build_falls_back_to_music21_and_says_how_to_install_it(monkeypatch):
-    monkeypatch.setattr(corpus.shutil, "which", lambda name: None)
-    assert corpus.abc_converter() == "music21"
+    monkeypatch.setattr(abc_text.shutil, "which", lambda name: None)
+    assert abc_text.abc_converter() == "music21"
     with pytest.warns(UserWarning, match="apt-get install abcmidi"):
         melodies = convert_abc([abc(1, "C2D2 E2F2|G2A2 B2c2|c8|]")], "test", quiet=True)
     assert onset_pitches(melodies.tunes[0].events) == [60, 62, 64, 65, 67, 69, 71, 72, 72]
@@ -208,7 +211,7 @@ def test_without_abc2midi_the_build_falls_back_to_music21_and_says_how_to_instal
 
 def test_music21_reading_matches_the_encoding():
     original = np.array([30, 1, 0, 1, 26, 1, 1, 1, 1, 1, 33, 28, 1, 1], dtype=np.int64)
-    notes = corpus._notes_from_music21(to_music21(original))
+    notes = notes_from_music21(to_music21(original))
     assert np.array_equal(encode_notes(notes), original)
 
 

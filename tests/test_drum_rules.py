@@ -6,7 +6,8 @@ import shutil
 import numpy as np
 import pytest
 
-from musiclab.data.drums import DRUM_CLASSES, SILENCE, load_grooves
+from musiclab.data.drums import DRUM_CLASSES, SILENCE
+from musiclab.data.grooves import load_grooves
 from musiclab.errors import UnknownNameError
 from musiclab.rl import drum_rules as dr
 from musiclab.rl.rule_set import RuleSet, describe

@@ -11,10 +11,13 @@ import pretty_midi
 import pytest
 
 from musiclab.data import drums
+from musiclab.data import grooves as groove_loader
+from musiclab.data.drum_midi import grid_from_midi
 from musiclab.data.drums import (
     CLASS_PITCHES, DRUM_CLASSES, DRUM_MAP, GRID_STEPS, NUM_DRUM_CLASSES, SILENCE, DrumSet,
-    check_grid, grid_from_hits, grid_from_midi, grid_to_onehot, grid_to_pretty_midi, load_grooves,
+    check_grid, grid_from_hits, grid_to_onehot, grid_to_pretty_midi,
 )
+from musiclab.data.grooves import load_grooves
 from musiclab.errors import BadFileError, BadParameterError, MusiclabError
 
 KICK, SNARE, HIGH_TOM, LOW_MID_TOM, FLOOR_TOM, OPEN_HAT, CLOSED_HAT, CRASH, RIDE = range(9)
@@ -297,7 +300,7 @@ def test_a_folder_load_is_cached_and_refresh_rebuilds(tmp_path, monkeypatch):
     root.mkdir()
     drum_midi(rock_beat()).write(str(root / "a.mid"))
     first = load_grooves(root, quiet=True)
-    monkeypatch.setattr(drums, "_folder_grids", lambda folder, quiet: pytest.fail("rebuilt"))
+    monkeypatch.setattr(groove_loader, "folder_grids", lambda folder, quiet: pytest.fail("rebuilt"))
     again = load_grooves(root, quiet=True)
     np.testing.assert_array_equal(first.grids, again.grids)
     with pytest.raises(pytest.fail.Exception, match="rebuilt"):
@@ -337,10 +340,10 @@ A_FEW_GROOVE_FILES = ["stdlib/rhumba.mma", "stdlib/waltz.mma", "stdlib/60srock.m
 @pytest.mark.slow
 @needs_mma
 def test_real_mma_grooves_render_to_grids_deterministically():
-    library = drums.mma_library()
+    library = groove_loader.mma_library()
     assert len(library) > 200 and sum(map(len, library.values())) > 1500
-    first = drums.render_mma_grooves(A_FEW_GROOVE_FILES, quiet=True)
-    second = drums.render_mma_grooves(A_FEW_GROOVE_FILES, quiet=True)
+    first = groove_loader.render_mma_grooves(A_FEW_GROOVE_FILES, quiet=True)
+    second = groove_loader.render_mma_grooves(A_FEW_GROOVE_FILES, quiet=True)
     np.testing.assert_array_equal(first.grids, second.grids)
     assert first.names == second.names
     assert len(first) >= 6 and len(set(first.names)) == len(first)
@@ -359,26 +362,26 @@ def test_real_mma_grooves_render_to_grids_deterministically():
 @pytest.mark.slow
 @needs_mma
 def test_load_grooves_mma_caches_the_rendered_library(monkeypatch):
-    library = {f: grooves for f, grooves in drums.mma_library().items() if f in A_FEW_GROOVE_FILES}
-    monkeypatch.setattr(drums, "mma_library", lambda: library)
+    library = {f: grooves for f, grooves in groove_loader.mma_library().items() if f in A_FEW_GROOVE_FILES}
+    monkeypatch.setattr(groove_loader, "mma_library", lambda: library)
     grooves = load_grooves("mma", quiet=True)
     assert grooves.grids.shape[1] == GRID_STEPS and len(grooves) == len(grooves.names) >= 6
     assert "no drums" in grooves.skipped or "not 4/4 (3/4)" in grooves.skipped
-    monkeypatch.setattr(drums, "render_mma_grooves", lambda **kw: pytest.fail("rebuilt"))
+    monkeypatch.setattr(groove_loader, "render_mma_grooves", lambda **kw: pytest.fail("rebuilt"))
     np.testing.assert_array_equal(load_grooves("mma", quiet=True).grids, grooves.grids)
 
 
 @pytest.mark.slow
 @needs_mma
 def test_without_a_groove_database_a_private_one_is_built_in_the_cache(tmp_path, monkeypatch):
-    system = next(Path(h) for h in drums._MMA_HOMES if (Path(h) / "lib").is_dir())
+    system = next(Path(h) for h in groove_loader._MMA_HOMES if (Path(h) / "lib").is_dir())
     fresh = tmp_path / "mma-without-db"
     shutil.copytree(system / "lib", fresh / "lib", ignore=shutil.ignore_patterns(".mmaDB"))
     for part in ("MMA", "includes"):
         (fresh / part).symlink_to(system / part)
     monkeypatch.setenv("MMA_HOME", str(fresh))
-    home = drums._mma_home()
+    home = groove_loader._mma_home()
     assert home == Path(os.environ["MUSICLAB_CACHE"]) / "mma-home"
     assert not list((fresh / "lib").rglob(".mmaDB"))  # the source library is left alone
-    grooves = drums.render_mma_grooves(["stdlib/rhumba.mma"], quiet=True)
+    grooves = groove_loader.render_mma_grooves(["stdlib/rhumba.mma"], quiet=True)
     assert len(grooves) >= 3

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from musiclab.data.drums import DRUM_CLASSES, SILENCE, load_grooves
+from musiclab.data.drums import DRUM_CLASSES, SILENCE
+from musiclab.data.grooves import load_grooves
 from musiclab.errors import BadParameterError
 from musiclab.eval.drums import (
     drum_metrics, is_monotonous, longest_run, mean_log_p, metric_table, pattern_metrics,

@@ -17,8 +17,9 @@ import pytest
 
 from musiclab.data.cache import cache_entries, cached, clear_cache
 from musiclab.data.chords import load_midi_folder_tokens, tokens_from_midi
-from musiclab.data.corpus import load_midi_folder, load_midi_melody
-from musiclab.data.drums import grid_from_midi, load_grooves
+from musiclab.data.midi_melodies import load_midi_folder, load_midi_melody
+from musiclab.data.drum_midi import grid_from_midi
+from musiclab.data.grooves import load_grooves
 from musiclab.data.melody import from_pretty_midi
 from musiclab.data.midi_files import NoMidiFilesError
 from musiclab.data.smf import midi_file_notes

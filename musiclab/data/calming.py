@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 
 from musiclab.data.cache import cached
-from musiclab.data.corpus import Tune, abc_collection_files, abc_converter, convert_abc, read_abc
+from musiclab.data.abc import abc_converter, read_abc
+from musiclab.data.corpus import Tune, abc_collection_files, convert_abc
 from musiclab.errors import check_choice
 
 LULLABY_RE = re.compile(r"wiegen|schlaflied|schlaf -", re.IGNORECASE)

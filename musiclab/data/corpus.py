@@ -4,38 +4,30 @@ Every tune is encoded as RL Tuner events (:mod:`musiclab.data.melody`), transpos
 A minor by its key signature and moved by octaves into MIDI 48..83. Tunes that cannot be
 encoded are skipped and counted, with their ids and reasons kept in the :class:`MelodySet`.
 
-The two ABC corpora are split into tunes here (raw text, ``X:`` headers, so the raw ``T:``,
-``R:``, ``M:``, ``K:`` fields are at hand) and converted with Debian's ``abc2midi`` (seconds for
-all of Essen); without it, music21 parses them in parallel processes (minutes). The chorales
-go through music21. Results are cached on disk (:mod:`musiclab.data.cache`).
+The two ABC corpora are split into tunes and converted by :mod:`musiclab.data.abc` (Debian's
+``abc2midi`` when installed, else music21 in parallel processes). The chorales go through
+music21. Results are cached on disk (:mod:`musiclab.data.cache`).
 
 Used by notebooks 00 (data), 01 (Note-RNN) and 03-04 (calming set, MusicVAE).
 """
 from __future__ import annotations
 
 import hashlib
-import os
-import re
-import shutil
-import subprocess
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
-import pretty_midi
-from tqdm.auto import tqdm
 
-from musiclab.data.cache import cached
-from musiclab.data.melody import (
-    Note, encode_notes, fit_to_range, from_pretty_midi, make_windows, transpose_to_c,
+from musiclab.data.abc import (
+    AbcTune, abc_converter, convert_with_abc2midi, convert_with_music21, parse_abc_key, read_abc,
 )
-from musiclab.data.midi_files import midi_files, missing_file, no_melody
+from musiclab.data.cache import cached
+from musiclab.data.melody import make_windows
 from musiclab.data.pool import run_parallel
-from musiclab.data.smf import midi_file_notes
-from musiclab.errors import BadFileError, BadParameterError, MusiclabError, check_choice
+from musiclab.data.tune_encoding import encode_tune, notes_from_music21
+from musiclab.errors import BadParameterError, MusiclabError, check_choice
 
 CORPORA = ("essen", "oneill", "chorales")
 _ABC_FOLDERS = {"essen": "essenFolksong", "oneill": "oneills1850"}
@@ -48,12 +40,6 @@ ESSEN_SUBSETS = {
 #: Number of chorales in the chorale subset "sample" (the first ones by Riemenschneider number).
 CHORALE_SAMPLE = 20
 _CHUNK_TUNES = 200
-_PITCH_CLASSES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11, "H": 11}
-_MODE_PREFIXES = {
-    "": "major", "maj": "major", "ion": "major", "m": "minor", "min": "minor", "aeo": "minor",
-    "dor": "dorian", "phr": "phrygian", "lyd": "lydian", "mix": "mixolydian", "loc": "locrian",
-}
-_KEY_RE = re.compile(r"^\s*([A-Ha-h])([#b]|es|is|s)?\s*([A-Za-z]*)")
 
 
 @dataclass(eq=False)
@@ -129,20 +115,6 @@ class MelodySet:
             text += f"; skipped {sum(self.skipped.values())} ({reasons})"
         return text
 
-
-@dataclass(frozen=True)
-class AbcTune:
-    """One tune of an ABC collection file: its id, header fields (first of each) and raw text."""
-
-    tune_id: str
-    fields: dict
-    text: str
-
-    def field(self, letter: str) -> str:
-        """The raw header field ``letter`` (e.g. "R"), stripped; "" when absent."""
-        return self.fields.get(letter, "")
-
-
 def corpus_root() -> Path:
     """The folder of the music21 corpus that ships inside the music21 wheel."""
     import music21
@@ -153,71 +125,6 @@ def corpus_root() -> Path:
             f"the music21 corpus is missing from {root}; reinstall music21 from PyPI (the wheel ships it)"
         )
     return root
-
-
-def _read_text(path: Path) -> str:
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
-
-
-def read_abc(path: str | os.PathLike, prefix: str | None = None) -> list[AbcTune]:
-    """Split an ABC collection file into tunes at its ``X:`` lines.
-
-    Tune ids are ``PREFIX/X`` (``PREFIX`` defaults to the file stem). Raises BadFileError naming
-    the file when it is missing, unreadable or holds no ``X:`` tune with a ``K:`` field.
-    """
-    path = Path(path)
-    try:
-        text = _read_text(path)
-    except OSError as exc:
-        raise BadFileError(f"cannot read ABC file {path}: {exc.strerror or exc}") from None
-    prefix = path.stem if prefix is None else prefix
-    tunes, seen = [], set()
-    for chunk in re.split(r"(?m)^(?=X:)", text):
-        if not chunk.startswith("X:"):
-            continue
-        fields: dict[str, str] = {}
-        for line in chunk.splitlines():
-            match = re.match(r"^([A-Za-z]):(.*)$", line)
-            if match and match.group(1) not in fields:
-                fields[match.group(1)] = match.group(2).strip()
-            if match and match.group(1) == "K":
-                break  # K: ends the header
-        if "K" not in fields:
-            continue
-        number = fields["X"] or str(len(tunes) + 1)
-        tune_id = f"{prefix}/{number}"
-        while tune_id in seen:
-            tune_id += "'"
-        seen.add(tune_id)
-        tunes.append(AbcTune(tune_id, fields, chunk))
-    if not tunes:
-        raise BadFileError(f"{path} holds no ABC tune (no 'X:' line followed by a 'K:' field)")
-    return tunes
-
-
-def parse_abc_key(key_field: str) -> tuple[int, str]:
-    """``(tonic pitch class, mode)`` of an ABC ``K:`` field: "G" -> (7, 'major'), "Dmix" ->
-    (2, 'mixolydian'), "Gm" -> (7, 'minor'); German "H" and "Es" are read too."""
-    match = _KEY_RE.match(key_field)
-    if not match:
-        raise BadParameterError(f"cannot read the ABC key {key_field!r} (expected e.g. 'G', 'F#m', 'Ddor')")
-    letter, accidental, mode_text = match.group(1).upper(), match.group(2) or "", match.group(3).lower()
-    tonic = _PITCH_CLASSES[letter]
-    if accidental == "#" or accidental == "is":
-        tonic += 1
-    elif accidental in ("b", "es", "s"):
-        tonic -= 1
-    prefix = mode_text if mode_text in ("", "m") else mode_text[:3]
-    if prefix not in _MODE_PREFIXES:
-        raise BadParameterError(
-            f"cannot read the mode of ABC key {key_field!r}; valid modes: m, min, maj, dor, phr, lyd, mix, loc"
-        )
-    return tonic % 12, _MODE_PREFIXES[prefix]
-
 
 def abc_collection_files(corpus: str = "essen", subset: str = "default") -> list[Path]:
     """The ABC collection files of ``corpus`` ('essen' or 'oneill') in ``subset``.
@@ -238,97 +145,6 @@ def abc_collection_files(corpus: str = "essen", subset: str = "default") -> list
     if subset == "china":
         return [f for f in files if f.stem in china]
     return [f for f in files if f.stem == subset]
-
-
-def _finish(notes: list[Note], tonic: int, mode: str) -> tuple[np.ndarray | None, str]:
-    """Shift to start at step 0, transpose to C, fit the range, encode; or a reason to skip."""
-    if not notes:
-        return None, "no notes"
-    first = min(n.start for n in notes)
-    notes = [Note(n.pitch, n.start - first, n.duration) for n in transpose_to_c(notes, tonic, mode)]
-    try:
-        notes = fit_to_range(notes)
-    except BadParameterError:
-        return None, "pitch range too wide"
-    return encode_notes(notes), ""
-
-
-def _drop_staccato(text: str) -> str:
-    """Remove staccato dots from ABC music lines (abc2midi would halve those notes)."""
-    lines = []
-    for line in text.splitlines():
-        is_field = re.match(r"^[A-Za-z]:", line) or line.startswith("%")
-        lines.append(line if is_field else line.replace(".", ""))
-    return "\n".join(lines)
-
-
-def _convert_with_abc2midi(job: list[tuple[str, int, str]]) -> list[tuple[np.ndarray | None, str]]:
-    """Worker: convert (abc text, tonic, mode) tunes with one abc2midi run; events or reasons."""
-    with tempfile.TemporaryDirectory(prefix="musiclab-abc-") as folder:
-        body = []
-        for number, (text, _, _) in enumerate(job, start=1):
-            renumbered = re.sub(r"^X:.*", f"X:{number}", _drop_staccato(text), count=1)
-            body.append(renumbered.rstrip() + "\n\n")
-        Path(folder, "t.abc").write_text("".join(body), encoding="utf-8", errors="replace")
-        try:
-            subprocess.run(["abc2midi", "t.abc", "-quiet", "-silent", "-NGRA"], cwd=folder,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600, check=False)
-        except subprocess.TimeoutExpired:
-            return [(None, "abc2midi timed out")] * len(job)
-        results = []
-        for number, (_, tonic, mode) in enumerate(job, start=1):
-            path = Path(folder, f"t{number}.mid")
-            try:
-                division, ticks = midi_file_notes(path.read_bytes())
-            except (OSError, ValueError):
-                results.append((None, "abc2midi could not convert it"))
-                continue
-            per_step = division / 4
-            notes = []
-            for on, off, pitch in ticks:
-                start, end = int(round(on / per_step)), int(round(off / per_step))
-                notes.append(Note(pitch, start, max(1, end - start)))
-            results.append(_finish(notes, tonic, mode))
-    return results
-
-
-def _notes_from_music21(score) -> list[Note]:
-    """Quantised notes of a music21 score or part (ties merged, grace notes dropped)."""
-    notes = []
-    for element in score.stripTies().flatten().notes:
-        duration = float(element.quarterLength)
-        if duration <= 0:
-            continue
-        pitch = max(p.midi for p in element.pitches)
-        start = int(round(float(element.offset) * 4))
-        end = int(round((float(element.offset) + duration) * 4))
-        notes.append(Note(pitch, start, max(1, end - start)))
-    return notes
-
-
-def _convert_with_music21(job: list[tuple[str, int, str]]) -> list[tuple[np.ndarray | None, str]]:
-    """Worker: parse (abc text, tonic, mode) tunes with music21 (repeats expanded); events or reasons."""
-    from music21 import converter
-
-    results = []
-    for text, tonic, mode in job:
-        try:
-            score = converter.parse(text, format="abc")
-            try:
-                score = score.expandRepeats()
-            except Exception:  # unbalanced repeat marks: keep the tune as written
-                pass
-            notes = _notes_from_music21(score)
-        except Exception:  # music21 cannot parse this tune: count it, keep going
-            results.append((None, "music21 could not parse it"))
-            continue
-        results.append(_finish(notes, tonic, mode))
-    return results
-
-
-def abc_converter() -> str:
-    """'abc2midi' when Debian's abcmidi is installed, else 'music21' (about 50x slower)."""
-    return "abc2midi" if shutil.which("abc2midi") else "music21"
 
 
 def convert_abc(tunes: Sequence[AbcTune], corpus: str, subset: str = "default",
@@ -355,7 +171,7 @@ def convert_abc(tunes: Sequence[AbcTune], corpus: str, subset: str = "default",
         jobs_input.append((tune.text, tonic, mode))
     size = _CHUNK_TUNES if converter == "abc2midi" else max(1, _CHUNK_TUNES // 8)
     jobs = [jobs_input[i:i + size] for i in range(0, len(jobs_input), size)]
-    work = _convert_with_abc2midi if converter == "abc2midi" else _convert_with_music21
+    work = convert_with_abc2midi if converter == "abc2midi" else convert_with_music21
     outputs = run_parallel(work, jobs, [len(j) for j in jobs], f"{corpus} melodies ({converter})",
                             "tune", quiet)
     melodies = []
@@ -365,10 +181,11 @@ def convert_abc(tunes: Sequence[AbcTune], corpus: str, subset: str = "default",
             continue
         melodies.append(Tune(tune.tune_id, tune.field("T"), tune.field("K"), tune.field("M"),
                              tune.field("R"), events, tune.field("O")))
-    return MelodySet(corpus, melodies, _count(skipped_ids), skipped_ids, subset)
+    return MelodySet(corpus, melodies, count_reasons(skipped_ids), skipped_ids, subset)
 
 
-def _count(skipped_ids: dict[str, str]) -> dict[str, int]:
+def count_reasons(skipped_ids: dict[str, str]) -> dict[str, int]:
+    """How many skipped tunes or files per reason, from ``skipped_ids`` (id -> reason)."""
     counts: dict[str, int] = {}
     for reason in skipped_ids.values():
         counts[reason] = counts.get(reason, 0) + 1
@@ -397,12 +214,12 @@ def _convert_chorales(job: list[str]) -> list[tuple[Tune | None, str]]:
             signatures = soprano.flatten().getElementsByClass("KeySignature")
             meters = soprano.flatten().getElementsByClass("TimeSignature")
             sharps = signatures[0].sharps if signatures else 0
-            notes = _notes_from_music21(soprano)
+            notes = notes_from_music21(soprano)
             key_name = str(score.analyze("key"))
         except Exception:  # a chorale music21 cannot read: count it, keep going
             results.append((None, "music21 could not parse it"))
             continue
-        events, reason = _finish(notes, (7 * sharps) % 12, "major")
+        events, reason = encode_tune(notes, (7 * sharps) % 12, "major")
         if events is None:
             results.append((None, reason))
             continue
@@ -425,7 +242,7 @@ def _build_chorales(subset: str, quiet: bool) -> MelodySet:
             skipped_ids[f"chorales/{name.split('/')[-1]}"] = reason
         else:
             tunes.append(tune)
-    return MelodySet("chorales", tunes, _count(skipped_ids), skipped_ids, subset)
+    return MelodySet("chorales", tunes, count_reasons(skipped_ids), skipped_ids, subset)
 
 
 def load_melodies(corpus: str = "essen", subset: str = "default", refresh: bool = False,
@@ -477,55 +294,3 @@ def split_tunes(tunes: Iterable[Tune], fractions: Sequence[float] = (0.8, 0.1, 0
         splits[name].append(tune)
     return splits
 
-
-def _read_midi_melody(path: Path, fold: bool) -> tuple[np.ndarray | None, str, str]:
-    """``(events, "", "")`` or ``(None, reason, detail)`` for one MIDI file."""
-    missing = missing_file(path)
-    if missing:
-        return None, "missing", missing
-    try:
-        pm = pretty_midi.PrettyMIDI(str(path))
-    except Exception as exc:  # mido/pretty_midi raise many types for damaged files
-        return None, "not a readable MIDI file", f"is not a readable MIDI file ({type(exc).__name__}: {exc})"
-    empty = no_melody(pm)
-    if empty:
-        return None, "no melody" if "drum" in empty else "no notes", empty
-    melodic = [i for i, inst in enumerate(pm.instruments) if not inst.is_drum and inst.notes]
-    try:
-        return from_pretty_midi(pm, melodic[0], fold=fold), "", ""
-    except BadParameterError as exc:
-        return None, "pitch range too wide", str(exc)
-
-
-def load_midi_melody(path: str | os.PathLike, fold: bool = False) -> np.ndarray:
-    """Events of the melody of a MIDI file (its first non-drum instrument with notes).
-
-    Quantised to 16ths, highest note kept, moved by octaves into 48..83 (not transposed).
-    Raises BadFileError naming the file if it is missing, a folder, empty, truncated, not MIDI,
-    has no notes or only drum notes, or spans too wide a range (unless ``fold=True``).
-    """
-    path = Path(path)
-    events, _, detail = _read_midi_melody(path, fold)
-    if events is None:
-        raise BadFileError(f"MIDI file {path} {detail}")
-    return events
-
-
-def load_midi_folder(folder: str | os.PathLike, fold: bool = False, quiet: bool = False) -> MelodySet:
-    """Melodies of every ``.mid``/``.midi`` file under ``folder`` (recursively); bad files are
-    skipped, counted by reason and listed in ``skipped_ids`` (with a warning naming them).
-    BadFileError when ``folder`` is not a folder, NoMidiFilesError when it holds no MIDI file."""
-    folder = Path(folder)
-    paths = midi_files(folder)
-    tunes, skipped_ids = [], {}
-    for path in tqdm(paths, desc=f"MIDI melodies in {folder.name}", unit="file", disable=quiet):
-        name = str(path.relative_to(folder))
-        events, reason, _ = _read_midi_melody(path, fold)
-        if events is None:
-            skipped_ids[name] = reason
-        else:
-            tunes.append(Tune(name, path.stem, "", "", "", events))
-    if skipped_ids:
-        warnings.warn(f"skipped {len(skipped_ids)} of {len(paths)} MIDI files in {folder}: "
-                      + "; ".join(f"{name} ({why})" for name, why in skipped_ids.items()), stacklevel=2)
-    return MelodySet(str(folder), tunes, _count(skipped_ids), skipped_ids, "all")

@@ -3,7 +3,7 @@
 One behaviour for every loader: a folder with no ``.mid``/``.midi`` file is a
 :class:`NoMidiFilesError`; a path that is a folder, or missing, is named as such; a file whose
 notes are all on the drum channel, or that holds no notes, says which. Used by
-:mod:`musiclab.data.corpus`, :mod:`musiclab.data.chords` and :mod:`musiclab.data.drums`.
+:mod:`musiclab.data.midi_melodies`, :mod:`musiclab.data.chords` and :mod:`musiclab.data.drum_midi`.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """A small reader of Standard MIDI Files: the notes of the files abc2midi writes.
 
 About 10x faster than a general MIDI parser for Essen's thousands of tunes
-(:mod:`musiclab.data.corpus`). User MIDI files go through pretty_midi instead.
+(:mod:`musiclab.data.abc`). User MIDI files go through pretty_midi instead.
 """
 from __future__ import annotations
 

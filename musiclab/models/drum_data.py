@@ -1,6 +1,6 @@
 """Train / valid / test drum grids, the drum n-gram baseline and the drum Note-CNN recipe (notebook 05).
 
-The one place that turns a groove set (``musiclab.data.drums.load_grooves``: mma's library or a
+The one place that turns a groove set (``musiclab.data.grooves.load_grooves``: mma's library or a
 folder of drum MIDI files) into tensors: every grid is assigned to a split by a hash of its name
 and ``split_seed`` (80/10/10, ``musiclab.data.corpus.split_tunes``), so the split never depends on
 the order of the library and adding grooves moves no other grid. Splits are LongTensors [N, 32]
@@ -22,7 +22,8 @@ import torch
 
 from musiclab.checkpoints import save_checkpoint
 from musiclab.data.corpus import split_tunes
-from musiclab.data.drums import GRID_STEPS, NUM_DRUM_CLASSES, DrumSet, load_grooves
+from musiclab.data.drums import GRID_STEPS, NUM_DRUM_CLASSES, DrumSet
+from musiclab.data.grooves import load_grooves
 from musiclab.errors import BadParameterError, check_choice, check_range
 from musiclab.models import note_cnn
 from musiclab.models.baselines import NGramModel
