@@ -13,7 +13,8 @@ from musiclab.data.melody import NO_EVENT, NOTE_OFF, NUM_CLASSES
 from musiclab.errors import BadParameterError, UnknownNameError
 from musiclab.models.music_vae import (MusicVAE, MusicVAEConfig, interpolate, kl_divergence, lerp,
                                        preset, reconstruction_accuracy, slerp)
-from musiclab.models.train import TrainConfig, train
+from musiclab.models.train import train
+from musiclab.models.train_config import TrainConfig
 
 
 def tiny(**overrides) -> MusicVAEConfig:

@@ -20,7 +20,8 @@ from musiclab.data.corpus import load_melodies
 from musiclab.data.melody import make_windows
 from musiclab.errors import check_range
 from musiclab.models.music_vae import MusicVAE, preset as vae_preset, reconstruction_accuracy
-from musiclab.models.train import TrainConfig, evaluate, train
+from musiclab.models.train import evaluate, train
+from musiclab.models.train_config import TrainConfig
 from musiclab.runtime import seed_everything
 
 #: Steps of one training window: 2 bars of 4/4 in 16th notes.
