@@ -38,7 +38,7 @@ import torch  # noqa: E402
 
 from musiclab import cli  # noqa: E402
 from musiclab.checkpoints import CHECKPOINT_DIR, SHIPPED, load_checkpoint  # noqa: E402
-from musiclab.models import train as training  # noqa: E402
+from musiclab.models import train as training, train_config  # noqa: E402
 from musiclab.models.melody_data import (TOKEN_CORPUS, fit_baselines, load_trained,  # noqa: E402
                                          load_windows, score)
 from musiclab.models.note_rnn import NoteRNN  # noqa: E402
@@ -75,7 +75,7 @@ def score_rows(data, models: dict[str, object], kinds: dict[str, str], warm_up: 
 def throughput(trained, steps: int, runs: int) -> dict:
     """Median steps/s of ``runs`` short training runs with the model's own stored recipe."""
     stored = trained.extra["train_config"]
-    config = training.TrainConfig(**{**stored, "steps": steps, "eval_every": 10 ** 9})
+    config = train_config.TrainConfig(**{**stored, "steps": steps, "eval_every": 10 ** 9})
     data = trained.extra["data"]
     windows = load_windows(data["corpus"], window=data["window"], hop=data["hop"], subset=data["subset"],
                            split_seed=data["split_seed"], quiet=True).train

@@ -12,6 +12,7 @@ import pretty_midi
 import pytest
 
 from musiclab import audio
+from musiclab.audio import synth
 from musiclab.errors import BadFileError, BadParameterError, MusiclabError, UnknownNameError
 
 SR = 16000
@@ -153,7 +154,7 @@ def missing_library(*_):
 
 
 def test_without_libfluidsynth_the_simple_synth_plays_and_a_warning_says_how_to_install(monkeypatch):
-    monkeypatch.setattr(audio, "_import_fluidsynth", missing_library)
+    monkeypatch.setattr(synth, "_import_fluidsynth", missing_library)
     hint = r"apt-get install libfluidsynth3.*conda-forge fluidsynth"
     with pytest.warns(RuntimeWarning, match=hint) as caught:
         fallback = audio.synthesize(scale_midi(), SR)
@@ -162,7 +163,7 @@ def test_without_libfluidsynth_the_simple_synth_plays_and_a_warning_says_how_to_
 
 
 def test_players_still_work_without_libfluidsynth(monkeypatch):
-    monkeypatch.setattr(audio, "_import_fluidsynth", missing_library)
+    monkeypatch.setattr(synth, "_import_fluidsynth", missing_library)
     with pytest.warns(RuntimeWarning, match="libfluidsynth3") as caught:
         wav = embedded_wav(audio.player(band_and_drums(), sample_rate=SR))
     assert caught[0].filename == __file__
@@ -170,7 +171,7 @@ def test_players_still_work_without_libfluidsynth(monkeypatch):
 
 
 def test_asking_for_fluidsynth_without_the_library_is_an_error_with_the_install_hint(monkeypatch):
-    monkeypatch.setattr(audio, "_import_fluidsynth", missing_library)
+    monkeypatch.setattr(synth, "_import_fluidsynth", missing_library)
     with pytest.raises(MusiclabError, match="apt-get install libfluidsynth3"):
         audio.synthesize(scale_midi(), SR, engine="fluidsynth")
 

@@ -17,7 +17,8 @@ from musiclab.errors import BadFileError, BadParameterError
 from musiclab.models.melody_data import load_trained
 from musiclab.models.note_cnn import NoteCNN
 from musiclab.models.note_rnn import NoteRNN, NoteRNNConfig
-from musiclab.models.train import TrainConfig, train
+from musiclab.models.train import train
+from musiclab.models.train_config import TrainConfig
 from musiclab.rl.drum_tuning import tune_drums_from_checkpoint
 from musiclab.rl.tuner import tune_from_checkpoint
 

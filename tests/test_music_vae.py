@@ -13,7 +13,8 @@ from musiclab.data.melody import NO_EVENT, NOTE_OFF, NUM_CLASSES
 from musiclab.errors import BadParameterError, UnknownNameError
 from musiclab.models.latent import interpolate, lerp, slerp
 from musiclab.models.music_vae import MusicVAE, kl_divergence, reconstruction_accuracy
-from musiclab.models.train import TrainConfig, train
+from musiclab.models.train import train
+from musiclab.models.train_config import TrainConfig
 from musiclab.models.vae_config import MusicVAEConfig, preset
 
 

@@ -15,7 +15,7 @@ from musiclab.data.melody import NUM_CLASSES, event_names  # noqa: E402
 from musiclab.errors import BadParameterError  # noqa: E402
 from musiclab.models.baselines import NGramModel  # noqa: E402
 from musiclab.models.note_rnn import NoteRNN, NoteRNNConfig  # noqa: E402
-from musiclab.models.train import TrainHistory  # noqa: E402
+from musiclab.models.train_state import TrainHistory  # noqa: E402
 
 # C4 E4 G4 quarter notes, a rest, then E4 held a half note
 MELODY = np.array([14, 1, 1, 1, 18, 1, 1, 1, 21, 1, 1, 0, 1, 1, 1, 1, 18, 1, 1, 1, 1, 1, 1, 1])

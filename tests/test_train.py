@@ -10,7 +10,8 @@ from torch import nn
 from musiclab.checkpoints import CheckpointMismatchError, load_checkpoint
 from musiclab.errors import BadParameterError, UnknownNameError
 from musiclab.models.note_rnn import NoteRNN, NoteRNNConfig
-from musiclab.models.train import PRESETS, TrainConfig, learning_rate, preset, train
+from musiclab.models.train import train
+from musiclab.models.train_config import PRESETS, TrainConfig, learning_rate, preset
 
 PATTERN = [2, 1, 1, 1, 6, 1, 0, 1, 9, 1, 1, 1, 13, 1, 0, 1]
 

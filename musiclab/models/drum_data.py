@@ -28,7 +28,8 @@ from musiclab.errors import BadParameterError, check_choice, check_range
 from musiclab.models import note_cnn
 from musiclab.models.baselines import NGramModel
 from musiclab.models.melody_data import score
-from musiclab.models.train import TrainHistory, train
+from musiclab.models.train import train
+from musiclab.models.train_state import TrainHistory
 from musiclab.runtime import seed_everything
 
 SPLITS = ("train", "valid", "test")

@@ -31,7 +31,7 @@ from musiclab.data.corpus import CORPORA as MELODY_CORPORA
 from musiclab.data.corpus import load_melodies, split_tunes
 from musiclab.data.melody import NUM_CLASSES, event_names, make_windows
 from musiclab.errors import BadParameterError, check_choice, check_range
-from musiclab.models import train as training
+from musiclab.models import train_config
 from musiclab.models.baselines import NGramModel, TopPitchesModel
 from musiclab.models.sequence import as_token_batch
 
@@ -138,7 +138,7 @@ def load_windows(corpus: str = "essen", preset: str = "fast", window: int | None
     """
     check_choice("corpus", corpus, CORPORA)
     if window is None:
-        window = training.preset(preset).window
+        window = train_config.preset(preset).window
         if window is None:
             raise BadParameterError(f"training preset {preset!r} has no window; pass window=")
     window = int(check_range("window", window, 2))

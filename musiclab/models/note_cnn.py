@@ -29,7 +29,7 @@ from torch import nn
 from musiclab.data.drums import GRID_STEPS, NUM_DRUM_CLASSES
 from musiclab.errors import BadParameterError, check_choice, check_fields, check_range
 from musiclab.models.sequence import SequenceModel, as_token_batch
-from musiclab.models.train import TrainConfig
+from musiclab.models.train_config import TrainConfig
 
 
 @dataclass
@@ -87,7 +87,7 @@ def preset(name: str, **overrides) -> NoteCNNConfig:
     return PRESETS[name](**overrides)
 
 
-#: Training presets for the Note-CNN (``musiclab.models.train.TrainConfig`` values).
+#: Training presets for the Note-CNN (``musiclab.models.train_config.TrainConfig`` values).
 TRAIN_PRESETS = {
     # The paper's optimiser (Adam 1e-3) and loss mask (from the 9th step on); it updated once per
     # grid position, here once per grid (its 24 positions at once). The step count is ours.

@@ -7,7 +7,7 @@ over the ``num_classes`` events. Over the shared melody encoding (0 note-off, 1 
 vocabulary instead. Shapes: events [B, T] LongTensor; logits [B, T, num_classes].
 
 Training settings (learning rate, schedule, skipped losses, windows) live in
-``musiclab.models.train.TrainConfig``; this file holds only the model's shape.
+``musiclab.models.train_config.TrainConfig``; this file holds only the model's shape.
 """
 from __future__ import annotations
 

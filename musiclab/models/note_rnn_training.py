@@ -16,7 +16,7 @@ import torch
 
 from musiclab.checkpoints import save_checkpoint
 from musiclab.errors import check_choice
-from musiclab.models import note_rnn, train
+from musiclab.models import note_rnn, train, train_config
 from musiclab.models.melody_data import load_windows
 from musiclab.runtime import check_output_path, seed_everything
 
@@ -33,7 +33,7 @@ def train_note_rnn(out_path, preset: str = "fast", corpus: str = "essen", *, see
     """
     check_output_path(out_path, "checkpoint")
     check_choice("Note-RNN preset", preset, note_rnn.PRESETS)  # model shape and recipe share the name
-    config = train.preset(preset, seed=seed, **(train_overrides or {}))
+    config = train_config.preset(preset, seed=seed, **(train_overrides or {}))
     data = load_windows(corpus, preset, window=config.window, hop=hop, subset=subset, split_seed=split_seed,
                         quiet=quiet)
     model_config = note_rnn.preset(preset, **{"num_classes": data.num_classes, **(model_overrides or {})})

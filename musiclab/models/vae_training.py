@@ -20,7 +20,8 @@ from musiclab.data.corpus import load_melodies
 from musiclab.data.melody import make_windows
 from musiclab.errors import check_range
 from musiclab.models.music_vae import MusicVAE, reconstruction_accuracy
-from musiclab.models.train import TrainConfig, evaluate, train
+from musiclab.models.train import evaluate, train
+from musiclab.models.train_config import TrainConfig
 from musiclab.models.vae_config import preset as vae_preset
 from musiclab.runtime import seed_everything
 

@@ -12,7 +12,7 @@ TRAIN_COLOR, VALID_COLOR, REFERENCE_COLOR = "#3a6ea5", "#c0392b", "#7d8590"
 
 
 def training_curves(history, ax=None, title: str | None = None, reference: dict | None = None):
-    """Training loss per step and validation NLL per evaluation of a ``train.TrainHistory``.
+    """Training loss per step and validation NLL per evaluation of a ``train_state.TrainHistory``.
 
     ``history``: a TrainHistory, or the dict a checkpoint stores in ``extra['history']``. The raw
     per-step loss is a faint line (gid ``"train"``), its moving average a solid one
@@ -20,7 +20,7 @@ def training_curves(history, ax=None, title: str | None = None, reference: dict 
     starred; ``reference`` maps names to NLLs drawn as dashed lines (e.g. a baseline's). All in
     nats per step. Notebook 01 draws its live training run with it.
     """
-    from musiclab.models.train import TrainHistory
+    from musiclab.models.train_state import TrainHistory
 
     if isinstance(history, dict):
         history = TrainHistory(**history)
