@@ -29,10 +29,6 @@ LAYERS = (
 SYSTEMS = ("musiclab.launchpad", "musiclab.therapy")
 #: The longest a module may grow (lines) before it is split.
 MAX_MODULE_LINES = 400
-#: Modules still longer than that, with their length when this list was written: split them next.
-#: The list may only shrink (a module that got shorter must leave it).
-LONG_MODULES = {
-}
 
 
 def module_name(path: Path) -> str:
@@ -98,11 +94,7 @@ def test_each_system_folder_names_its_paper_and_its_notebook():
 @pytest.mark.parametrize("name", sorted(modules()))
 def test_modules_stay_short(name):
     lines = len(modules()[name].read_text().splitlines())
-    if name in LONG_MODULES:
-        assert lines <= LONG_MODULES[name], f"{name} grew to {lines} lines: split it"
-        assert lines > MAX_MODULE_LINES, f"{name} is short now ({lines} lines): remove it from LONG_MODULES"
-    else:
-        assert lines <= MAX_MODULE_LINES, f"{name} has {lines} lines (at most {MAX_MODULE_LINES}): split it"
+    assert lines <= MAX_MODULE_LINES, f"{name} has {lines} lines (at most {MAX_MODULE_LINES}): split it"
 
 
 def test_one_command_line():
