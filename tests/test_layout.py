@@ -29,6 +29,8 @@ LAYERS = (
 SYSTEMS = ("musiclab.launchpad", "musiclab.therapy")
 #: The longest a module may grow (lines) before it is split.
 MAX_MODULE_LINES = 400
+#: The longest a class may be (lines) unless its docstring says why it is one class "on purpose".
+MAX_CLASS_LINES = 200
 
 
 def module_name(path: Path) -> str:
@@ -95,6 +97,14 @@ def test_each_system_folder_names_its_paper_and_its_notebook():
 def test_modules_stay_short(name):
     lines = len(modules()[name].read_text().splitlines())
     assert lines <= MAX_MODULE_LINES, f"{name} has {lines} lines (at most {MAX_MODULE_LINES}): split it"
+
+
+def test_long_classes_say_why_they_are_one_class():
+    unexplained = [f"{name}.{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+                   for name, path in modules().items() for node in ast.walk(ast.parse(path.read_text()))
+                   if isinstance(node, ast.ClassDef) and node.end_lineno - node.lineno + 1 > MAX_CLASS_LINES
+                   and "on purpose" not in (ast.get_docstring(node) or "")]
+    assert not unexplained, f"classes over {MAX_CLASS_LINES} lines without a reason: {unexplained}"
 
 
 def test_one_command_line():
