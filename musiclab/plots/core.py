@@ -51,6 +51,20 @@ def style(ax, title: str | None) -> None:
         ax.set_title(title, loc="left", fontsize=11)
 
 
+def named_pitches(low: int, high: int) -> list[int]:
+    """The pitches from ``low`` to ``high`` (MIDI) whose rows a piano roll labels: every one up to an
+    octave or so, the white keys up to two octaves, then Cs and Gs, then Cs alone, so names never
+    crowd. The matplotlib roll (:func:`keyboard_rows`) and the playground's SVG roll both use it."""
+    span = high - low
+    if span <= 14:
+        wanted = set(range(12))
+    elif span <= 24:
+        wanted = set(range(12)) - BLACK_KEYS
+    else:
+        wanted = {0, 7} if span <= 48 else {0}
+    return [p for p in range(low, high + 1) if p % 12 in wanted]
+
+
 def keyboard_rows(ax, low: int, high: int, x0: float, x1: float) -> None:
     """Shade black-key rows from pitch ``low`` to ``high`` and label the y axis with pitch names."""
     from matplotlib.collections import PatchCollection
@@ -59,14 +73,7 @@ def keyboard_rows(ax, low: int, high: int, x0: float, x1: float) -> None:
     rows = [Rectangle((x0, p - 0.5), x1 - x0, 1.0) for p in range(low, high + 1)]
     colors = [BLACK_KEY_ROW if p % 12 in BLACK_KEYS else WHITE_KEY_ROW for p in range(low, high + 1)]
     ax.add_collection(PatchCollection(rows, facecolors=colors, edgecolors="none", zorder=0))
-    span = high - low  # fewer names (pitch classes) as the range grows, so labels never crowd
-    if span <= 14:
-        wanted = set(range(12))
-    elif span <= 24:
-        wanted = set(range(12)) - BLACK_KEYS
-    else:
-        wanted = {0, 7} if span <= 48 else {0}
-    ticks = [p for p in range(low, high + 1) if p % 12 in wanted]
+    ticks = named_pitches(low, high)
     ax.set_yticks(ticks, [pitch_name(p) for p in ticks])
     ax.set_ylim(low - 0.5, high + 0.5)
     ax.set_ylabel("pitch")
