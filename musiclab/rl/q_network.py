@@ -7,7 +7,7 @@ A :class:`QNetwork` holds two copies of a trained :class:`~musiclab.models.seque
 - ``prior``, frozen: the Reward RNN, whose log p(a | s) is the learned part of the reward, the
   prior of G-learning's policy and the source of ε-exploration when composing.
 
-Keeping the prior inside makes a saved Q-network self-contained: :func:`musiclab.rl.tuner.compose`
+Keeping the prior inside makes a saved Q-network self-contained: :func:`musiclab.rl.compose.compose`
 needs nothing else.
 
 **c-conditioning.** A Note-RNN body can take c, the weight of the music-theory reward, as an

@@ -339,7 +339,7 @@ def open_leaps_rules(num_steps: int = 32) -> RuleSet:
     """The RL Tuner's rules with its published leap reward: ``leap_up_back`` (+5 when the melody comes
     back from an open leap, −5 for a second leap the same way) in place of this kit's ``leap_resolution``.
 
-    The rule set of the shipped tuners (``musiclab.rl.tuner.fast``). A policy that composes by
+    The rule set of the shipped tuners (``musiclab.rl.tuner_config.fast``). A policy that composes by
     sampling meets leaps of its own making: ``leap_resolution`` pays a step back after any leap, so
     such a policy learns to leap, step back and leap the same way again, which the paper's evaluation
     counts as doubled (Jaques et al. 2017; its ``reward_leap_up_back``). Rewarding what the paper

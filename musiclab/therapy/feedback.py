@@ -98,11 +98,11 @@ class PersonaliserConfig:
     temperature: float = 0.7
     """Boltzmann exploration temperature while re-tuning (fixed)."""
     tuner_preset: str = "egreedy"
-    """The TunerConfig preset (``musiclab.rl.tuner.PRESETS``) that tuned the starting network: the
+    """The TunerConfig preset (``musiclab.rl.tuner_config.PRESETS``) that tuned the starting network: the
     re-tuning keeps its rule set and rule weights (``rl_tuner_therapy`` was tuned with 'egreedy')."""
     compose_temperature: float = 0.0
     """Sampling temperature of the policy when composing pieces and candidates (0: the greedy
-    event, varied by ε; 1: samples of the policy, as ``musiclab.rl.tuner.compose`` composes)."""
+    event, varied by ε; 1: samples of the policy, as ``musiclab.rl.compose.compose`` composes)."""
     candidates: int = 128
     """Pieces composed per "next piece" (one batch, a fraction of a second); the one the preference
     model likes best (among those matching the theory profile, ``match_theory``) is played. The

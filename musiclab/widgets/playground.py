@@ -93,7 +93,7 @@ class Playground:
     ``q_net``: a tuned :class:`~musiclab.rl.q_network.QNetwork` (``load_q_network('rl_tuner_playground')``).
     A c-conditioned network accepts any c in ``c_range``; a network tuned at one c keeps its c
     slider fixed there. Each update composes one melody of ``length`` 16th steps with
-    :func:`~musiclab.rl.tuner.compose` (``seed`` makes it repeatable), scores it with the rule set
+    :func:`~musiclab.rl.compose.compose` (``seed`` makes it repeatable), scores it with the rule set
     ``rules`` and the network's frozen Note-RNN, draws its piano roll and renders it at
     ``sample_rate`` Hz and ``tempo_bpm``. ``timings`` holds the seconds each part took.
     """
