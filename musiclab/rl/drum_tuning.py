@@ -1,7 +1,7 @@
 """Tuning the drum Note-CNN with DQN: the log-p tuner, drum rules as r_MT, the ε sweep (notebook 05).
 
 The drum Note-CNN + DQN project tuned a Q-network initialised from the CNN on the learned reward
-log p(a | s) of a frozen copy (``musiclab.rl.tuner.drums``: γ = 0.5, soft target updates η = 0.01
+log p(a | s) of a frozen copy (``musiclab.rl.tuner_config.drums``: γ = 0.5, soft target updates η = 0.01
 every 10 updates, ε-greedy) and swept ε over {0.01, 0.05, 0.1, 0.3, 0.5}, comparing rolling-average
 reward curves (window 1000). Here, on top of :mod:`musiclab.rl.tuner`:
 

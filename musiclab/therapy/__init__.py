@@ -3,7 +3,7 @@
 It rebuilds the RL-Tuner-based music-therapy system: the RL Tuner of Jaques et al. (Jaques, Gu,
 Bahdanau, Hernández-Lobato, Turner & Eck, "Sequence Tutor: Conservative fine-tuning of sequence
 generation models with KL-control", ICML 2017, arXiv:1611.02796), whose DQN that system keeps with
-its own settings (``musiclab.rl.tuner.therapy``, ``musiclab.models.note_rnn.therapy``), grown into a
+its own settings (``musiclab.rl.tuner_config.therapy``, ``musiclab.models.note_rnn.therapy``), grown into a
 session for one listener:
 
 - **listener profiles**: sign up / sign in, preferences, the pieces played, every reaction and the

@@ -125,7 +125,7 @@ class PersonaliserConfig:
     epsilon: float = 0.3
     """ε when composing (a random step is a sample of the Note-RNN): the variety among candidates
     that the choice needs (a tuned DQN's greedy piece is one fixed tune). 0.3 as in the music-therapy
-    system's tuner (``musiclab.rl.tuner.therapy``)."""
+    system's tuner (``musiclab.rl.tuner_config.therapy``)."""
     length: int = 32
     """Steps (16ths) per piece."""
     c: float | None = None
