@@ -85,7 +85,7 @@ def compose(q_net: QNetwork, n: int = 1, length: int = 32, c=None, epsilon: floa
     was_training = q_net.training
     q_net.eval()
     try:
-        return play(q_net, n, length, q_net.check_c(c), epsilon=float(epsilon), generator=generator,
+        return play(q_net, n, length, c, epsilon=float(epsilon), generator=generator,
                     temperature=float(temperature) if temperature > 0 else None).actions
     finally:
         q_net.train(was_training)
