@@ -154,22 +154,41 @@ def _train_note_cnn(args: argparse.Namespace) -> None:
     print(f"validation: {', '.join(f'{k} {v[-1]:.4f}' for k, v in history.valid.items())}; wrote {args.out}")
 
 
+#: Options of ``musiclab tune`` that only one kind of model takes: option -> the --model that takes it.
+TUNE_ONLY_FOR = {"rules": "drums", "epsilon": "drums", "algorithm": "melody", "preset": "melody"}
+
+
+def _check_tune_options(args: argparse.Namespace) -> None:
+    """Refuse an option the chosen --model does not take, and a count below 1, before any work."""
+    from musiclab.errors import BadParameterError
+
+    unused = [f"--{name}" for name, model in TUNE_ONLY_FOR.items()
+              if model != args.model and getattr(args, name) is not None]
+    if unused:
+        raise BadParameterError(f"tune --model {args.model} does not take {', '.join(unused)} "
+                                f"(only --model {'drums' if args.model == 'melody' else 'melody'} does)")
+    if args.episodes is not None and args.episodes < 1:
+        raise BadParameterError(f"--episodes must be at least 1, got {args.episodes}")
+
+
 def cmd_tune(args: argparse.Namespace) -> None:
     """Tune a shipped (or given) sequence model with RL and save the Q-network to --out."""
+    _check_tune_options(args)
+    episodes = {} if args.episodes is None else {"episodes": args.episodes}
     if args.model == "drums":
         from musiclab.rl.drum_tuning import tune_drums_from_checkpoint
 
-        rules = None if args.rules == "none" else args.rules
-        tuner = tune_drums_from_checkpoint(args.base or "drum_cnn_fast", rules, args.epsilon,
-                                           not args.rules_only, args.seed, args.out, args.quiet,
-                                           **({"episodes": args.episodes} if args.episodes else {}))
+        rules = None if args.rules in (None, "none") else args.rules
+        epsilon = 0.1 if args.epsilon is None else args.epsilon
+        tuner = tune_drums_from_checkpoint(args.base or "drum_cnn_fast", rules, epsilon,
+                                           not args.rules_only, args.seed, args.out, args.quiet, **episodes)
     else:
         from musiclab.rl.tuner import tune_from_checkpoint
 
-        overrides = {"episodes": args.episodes} if args.episodes else {}
+        overrides = dict(episodes)
         if args.rules_only:
             overrides.update(learned_reward=False, c_range=None)
-        tuner = tune_from_checkpoint(args.base or "note_rnn_fast", args.algorithm, args.preset,
+        tuner = tune_from_checkpoint(args.base or "note_rnn_fast", args.algorithm or "dqn", args.preset or "fast",
                                      args.seed, args.out, args.quiet, **overrides)
     history = tuner.history
     print(f"tuned {history.transitions:,} transitions in {history.seconds:.1f} s "
@@ -315,10 +334,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="melody: the Note-RNN with music-theory rules; drums: the Note-CNN")
     tune.add_argument("--base", default=None,
                       help="checkpoint to tune (default: shipped note_rnn_fast / drum_cnn_fast)")
-    tune.add_argument("--algorithm", default="dqn", help="melody: dqn, psi or g (default dqn)")
-    tune.add_argument("--preset", default="fast", help="melody TunerConfig preset (default fast)")
-    tune.add_argument("--rules", default="none", help="drums: none, groove or variety (default none)")
-    tune.add_argument("--epsilon", type=float, default=0.1, help="drums: exploration (default 0.1)")
+    tune.add_argument("--algorithm", default=None, help="melody only: dqn, psi or g (default dqn)")
+    tune.add_argument("--preset", default=None, help="melody only: TunerConfig preset (default fast)")
+    tune.add_argument("--rules", default=None, help="drums only: none, groove or variety (default none)")
+    tune.add_argument("--epsilon", type=float, default=None, help="drums only: exploration (default 0.1)")
     tune.add_argument("--episodes", type=int, default=None, help="compositions to tune on (default: preset)")
     tune.add_argument("--rules-only", action="store_true", help="drop the log p reward (reference agent)")
     tune.add_argument("--seed", type=int, default=0, help="random seed (default 0)")

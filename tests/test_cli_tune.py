@@ -26,6 +26,20 @@ def test_tune_names_the_valid_algorithms_on_a_typo(tmp_path, capsys):
     assert "'dqn', 'psi', 'g'" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--episodes", "0"], "--episodes must be at least 1, got 0"),
+    (["--model", "melody", "--epsilon", "1.5"], "tune --model melody does not take --epsilon"),
+    (["--model", "melody", "--rules", "bogus"], "does not take --rules"),
+    (["--model", "drums", "--algorithm", "bogus"], "tune --model drums does not take --algorithm"),
+    (["--model", "drums", "--preset", "fast"], "does not take --preset"),
+])
+def test_every_tune_option_takes_effect_or_is_refused_before_any_work(tmp_path, capsys, args, message):
+    out = tmp_path / "q.pt"
+    assert main(["tune", *args, "--out", str(out)]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_train_note_cnn_writes_a_loadable_drum_model(tmp_path):
     out = tmp_path / "cnn.pt"
     assert main(["train", "note-cnn", "--steps", "3", "--eval-every", "3", "--num-threads", "1",
