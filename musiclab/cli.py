@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 from musiclab.errors import MusiclabError
+from musiclab.limits import LIMITS, OPTIONS as LIMIT_OPTIONS
 
 DATA_SOURCES = ("essen", "oneill", "chorales", "calming", "drums", "bars")
 #: Models ``musiclab train`` trains, and the presets each knows (model shape and training recipe).
@@ -288,6 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("wav", help="output .wav file")
     render.add_argument("--soundfont", default=None, help="SoundFont .sf2 (default: TimGM6mb)")
     render.add_argument("--rate", type=int, default=22050, help="sample rate in Hz (default 22050)")
+    render.add_argument("--max-seconds", dest="max_render_seconds", type=float, default=None,
+                        help=f"refuse to render more audio than this (default {LIMITS.max_render_seconds:g} s)")
     render.set_defaults(func=cmd_render)
 
     fit = commands.add_parser("train", help="train a model on a corpus and save a checkpoint",
@@ -327,6 +330,10 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1)")
     sample.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     sample.add_argument("--tempo", type=float, default=120.0, help="tempo in quarter notes per minute")
+    sample.add_argument("--max-steps", type=int, default=None,
+                        help=f"refuse a --length above this (default {LIMITS.max_steps:,})")
+    sample.add_argument("--max-pieces", type=int, default=None,
+                        help=f"refuse an --n above this (default {LIMITS.max_pieces:,})")
     sample.set_defaults(func=cmd_sample)
 
     tune = commands.add_parser("tune", help="tune a trained model with reinforcement learning")
@@ -354,11 +361,19 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     args.command_line = "musiclab " + shlex.join(argv)
+    # a --max-... option raises (or lowers) that limit for this command only
+    changed = {name: getattr(args, name) for name in LIMIT_OPTIONS if getattr(args, name, None) is not None}
+    saved = {name: getattr(LIMITS, name) for name in changed}
     try:
+        for name, value in changed.items():
+            setattr(LIMITS, name, value)
         args.func(args)
     except MusiclabError as error:
         print(f"musiclab: error: {error}", file=sys.stderr)
         return 2
+    finally:
+        for name, value in saved.items():
+            setattr(LIMITS, name, value)
     return 0
 
 

@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "musiclab"
 
 #: The layers, bottom up: a module may import its own layer and those below, never one above.
 LAYERS = (
-    ("musiclab.errors", "musiclab.runtime"),
+    ("musiclab.errors", "musiclab.runtime", "musiclab.limits"),
     ("musiclab.data",),
     ("musiclab.theory", "musiclab.checkpoints", "musiclab.audio"),
     ("musiclab.models",),

@@ -18,6 +18,7 @@ import numpy as np
 from musiclab.audio.simple_synth import render_simple
 from musiclab.audio.soundfonts import resolve_soundfont
 from musiclab.errors import BadFileError, BadParameterError, MusiclabError, check_choice, check_range
+from musiclab.limits import check_limit
 
 #: Sample rate of notebook players (Hz): small enough to keep committed notebooks light.
 DEFAULT_SAMPLE_RATE = 22050
@@ -113,7 +114,7 @@ def synthesize(pm, sample_rate: int = DEFAULT_SAMPLE_RATE, soundfont: str | os.P
     """Render a PrettyMIDI (or a MIDI file path) to mono audio: float32 array [n] in [-1, 1].
 
     n = ceil((end of last note + 1 s release) × sample_rate), or ``max_seconds`` × sample_rate
-    when that is shorter. ``engine``: "auto" (FluidSynth, else the simple synth with a warning),
+    when that is shorter; over ``musiclab.limits.LIMITS.max_render_seconds`` is a LimitError. ``engine``: "auto" (FluidSynth, else the simple synth with a warning),
     "fluidsynth" or "simple". With ``normalize`` the peak is scaled to 0.9. Deterministic.
     """
     import pretty_midi
@@ -131,6 +132,7 @@ def synthesize(pm, sample_rate: int = DEFAULT_SAMPLE_RATE, soundfont: str | os.P
     seconds = pm.get_end_time() + RELEASE_SECONDS
     if max_seconds is not None:
         seconds = min(seconds, check_range("max_seconds", max_seconds, 0.0, low_open=True))
+    check_limit("max_render_seconds", "seconds of audio", round(seconds, 3))
     length = int(math.ceil(seconds * sample_rate))
     module = None if engine == "simple" else _fluidsynth_or_none(engine)
     if module is None:

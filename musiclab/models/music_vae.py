@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from musiclab.errors import BadParameterError, check_range
+from musiclab.limits import check_limit
 from musiclab.models.sequence import as_token_batch, resolve_generator
 from musiclab.models.vae_config import MusicVAEConfig, cpu
 from musiclab.models.vae_parts import Encoder, HierarchicalDecoder, SequenceDecoder
@@ -143,7 +144,9 @@ class MusicVAE(nn.Module):
 
         Same seed (or generator state), same melodies. Used in notebook 04.
         """
-        n = int(check_range("n", n, 1))
+        n = int(check_limit("max_pieces", "n", check_range("n", n, 1)))
+        if length is not None:
+            check_limit("max_steps", "length", check_range("length", length, 1))
         check_range("temperature", temperature, 0, low_open=True)
         generator = resolve_generator(seed, generator)
         z = torch.randn(n, self.config.z_size, generator=generator)

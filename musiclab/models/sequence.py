@@ -26,6 +26,7 @@ import torch
 
 from musiclab.data.melody import check_events
 from musiclab.errors import BadParameterError, check_range, check_seed
+from musiclab.limits import check_limit
 
 
 class SequenceModel(ABC):
@@ -103,8 +104,8 @@ class SequenceModel(ABC):
         else torch's global generator: the same seed gives the same music. Dropout is off while
         sampling. Used in notebooks 01-03 and 05.
         """
-        n = int(check_range("n", n, 1))
-        length = int(check_range("length", length, 1))
+        n = int(check_limit("max_pieces", "n", check_range("n", n, 1)))
+        length = int(check_limit("max_steps", "length", check_range("length", length, 1)))
         check_range("temperature", temperature, 0, low_open=True)
         fixed = _check_primer(primer, n, length, self.num_classes)
         generator = resolve_generator(seed, generator)

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from musiclab.errors import BadParameterError, check_range
+from musiclab.limits import check_limit
 from musiclab.models.sequence import as_token_batch, resolve_generator
 from musiclab.rl.q_network import QNetwork
 from musiclab.rl.replay import EpisodeBatch
@@ -77,8 +78,8 @@ def compose(q_net: QNetwork, n: int = 1, length: int = 32, c=None, epsilon: floa
     """
     if not isinstance(q_net, QNetwork):
         raise BadParameterError(f"compose needs a QNetwork (from tune or load_q_network), got {type(q_net).__name__}")
-    n = int(check_range("n", n, 1))
-    length = int(check_range("length", length, 1))
+    n = int(check_limit("max_pieces", "n", check_range("n", n, 1)))
+    length = int(check_limit("max_steps", "length", check_range("length", length, 1)))
     check_range("epsilon", epsilon, 0, 1)
     check_range("temperature", temperature, 0)
     generator = resolve_generator(seed, generator)
