@@ -2,6 +2,7 @@
 
     python tools/notebook.py new SRC.py OUT.ipynb   # percent-format script -> notebook
     python tools/notebook.py run NB.ipynb [...]     # execute in place, keep the outputs
+    python tools/notebook.py script NB.ipynb OUT.py # notebook -> percent-format script
 
 A percent-format script separates cells with ``# %%`` lines; ``# %% [markdown]`` starts a
 markdown cell whose lines are written as ``# text``. Executing in place (with a fixed seed in
@@ -38,6 +39,18 @@ def cells_from_script(text: str) -> list:
     return cells
 
 
+def script_from_notebook(nb) -> str:
+    """The inverse of ``cells_from_script``: sources only, outputs dropped."""
+    parts = []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            body = "\n".join(("# " + line) if line else "#" for line in cell.source.split("\n"))
+            parts.append("# %% [markdown]\n" + body)
+        else:
+            parts.append("# %%\n" + cell.source)
+    return "\n\n".join(parts) + "\n"
+
+
 def new_notebook(script: Path, out: Path) -> None:
     nb = nbformat.v4.new_notebook()
     nb.cells = cells_from_script(script.read_text())
@@ -57,6 +70,8 @@ def run_notebook(path: Path, timeout_s: int = 900) -> None:
 def main(argv: list[str]) -> int:
     if len(argv) >= 3 and argv[0] == "new":
         new_notebook(Path(argv[1]), Path(argv[2]))
+    elif len(argv) >= 3 and argv[0] == "script":
+        Path(argv[2]).write_text(script_from_notebook(nbformat.read(argv[1], as_version=4)))
     elif len(argv) >= 2 and argv[0] == "run":
         for name in argv[1:]:
             print(f"running {name}", flush=True)
