@@ -16,13 +16,15 @@ PACKAGE = Path(__file__).resolve().parent.parent / "musiclab"
 LAYERS = (
     ("musiclab.errors", "musiclab.runtime", "musiclab.limits"),
     ("musiclab.data",),
-    ("musiclab.theory", "musiclab.checkpoints", "musiclab.audio"),
+    ("musiclab.theory", "musiclab.checkpoints", "musiclab.audio", "musiclab.notation"),
     ("musiclab.models",),
     ("musiclab.eval",),
     ("musiclab.rl",),
     ("musiclab.plots",),
     ("musiclab.widgets",),
     ("musiclab.launchpad", "musiclab.therapy"),
+    ("musiclab.envs",),
+    ("musiclab.exercises",),
     ("musiclab.cli",),
 )
 #: Published systems: each a folder of its own that no other system imports (deletable as a unit).
