@@ -15,7 +15,6 @@ Every subcommand is a small function below; the real work lives in the package.
 from __future__ import annotations
 
 import argparse
-import io
 import shlex
 import sys
 from pathlib import Path
@@ -25,10 +24,12 @@ from musiclab.limits import LIMITS, OPTIONS as LIMIT_OPTIONS
 
 DATA_SOURCES = ("essen", "oneill", "chorales", "calming", "drums", "bars")
 #: Models ``musiclab train`` trains, and the presets each knows (model shape and training recipe).
-TRAINABLE = ("note-rnn", "note-cnn", "music-vae")
-#: The preset ``musiclab train MODEL`` uses without --preset.
+TRAINABLE = {"note-rnn": "Note-RNN", "note-cnn": "Note-CNN", "music-vae": "MusicVAE"}
+#: The preset ``musiclab train MODEL`` uses without --preset, and the presets each knows.
 DEFAULT_PRESETS = {"note-rnn": "fast", "note-cnn": "fast", "music-vae": "cpu"}
 NOTE_RNN_PRESETS = ("fast", "rl_tuner", "therapy", "classic")
+TRAIN_PRESETS = {"note-rnn": NOTE_RNN_PRESETS, "note-cnn": ("fast", "paper"),
+                 "music-vae": ("cpu", "small", "big", "hierarchical")}
 #: Corpora ``musiclab train`` reads (see ``musiclab.models.melody_data.CORPORA``).
 TRAIN_CORPORA = ("essen", "oneill", "chorales", "chorale-tokens")
 #: ``musiclab train`` options that override a NoteRNNConfig / TrainConfig field: option -> field.
@@ -43,6 +44,31 @@ LAUNCHPAD_PRESETS = ("fast", "paper")
 LAUNCHPAD_STARTS = ("empty", "random")
 #: File name endings ``musiclab sample`` writes MIDI to.
 MIDI_SUFFIXES = (".mid", ".midi")
+#: Options (by dest) that count something: at least 1; seeds: at least 0; amounts: above 0 and finite.
+COUNTS = ("n", "length", "steps", "batch_size", "window", "hop", "eval_every", "threads", "hidden", "layers",
+          "embedding", "episodes", "notes", "beats_log2", "k", "episode_steps", "max_steps", "max_pieces",
+          "max_notes")
+SEEDS = ("seed", "split_seed", "env_seed")
+AMOUNTS = ("temperature", "tempo", "lr", "max_render_seconds")
+#: ``musiclab train`` options each model takes (the rest are refused for it before any work).
+TRAIN_FLAGS = ("corpus", "subset", "split_seed", "hop", "device", *MODEL_OPTIONS, *TRAIN_OPTIONS)
+TRAIN_TAKES = {"note-rnn": TRAIN_FLAGS, "note-cnn": ("steps", "eval_every", "threads"),
+               "music-vae": ("steps", "batch_size", "lr", "eval_every")}
+
+
+def _option(dest: str) -> str:
+    return "--" + dest.replace("_", "-").replace("episode-steps", "max-steps").replace("render-", "")
+
+
+def check_numbers(args: argparse.Namespace) -> None:
+    """Refuse a count below 1, a negative seed, and a non-positive amount, before any work."""
+    from musiclab.errors import BadParameterError
+
+    for dest in (*COUNTS, *SEEDS, *AMOUNTS):
+        value, low = getattr(args, dest, None), 1 if dest in COUNTS else 0
+        if value is not None and (value < low if dest not in AMOUNTS else not 0 < value < float("inf")):
+            valid = f"at least {low}" if dest not in AMOUNTS else "a finite number above 0"
+            raise BadParameterError(f"{_option(dest)} must be {valid}, got {value}")
 
 
 def _build_source(source: str, subset: str, refresh: bool) -> str:
@@ -54,7 +80,7 @@ def _build_source(source: str, subset: str, refresh: bool) -> str:
     if source == "calming":
         from musiclab.data.calming import calming_tunes
 
-        return f"calming: {len(calming_tunes())} Essen lullabies and evening songs"
+        return f"calming: {len(calming_tunes(refresh=refresh))} Essen lullabies and evening songs"
     if source == "drums":
         from musiclab.data.grooves import load_grooves
 
@@ -66,6 +92,10 @@ def _build_source(source: str, subset: str, refresh: bool) -> str:
 
 
 def cmd_data_build(args: argparse.Namespace) -> None:
+    from musiclab.errors import BadParameterError
+
+    if args.subset != "default" and not set(args.corpus) & {"essen", "oneill", "chorales"}:
+        raise BadParameterError(f"--subset applies to essen, oneill and chorales only, not {' '.join(args.corpus)}")
     for source in args.corpus:
         subset = args.subset if source in ("essen", "oneill", "chorales") else "default"
         print(_build_source(source, subset, args.refresh))
@@ -88,17 +118,24 @@ def cmd_data_info(args: argparse.Namespace) -> None:
 def cmd_render(args: argparse.Namespace) -> None:
     from musiclab.audio import render_midi_file
 
-    out = render_midi_file(args.midi, args.wav, sample_rate=args.rate, soundfont=args.soundfont)
+    out = render_midi_file(args.midi, args.wav, sample_rate=args.rate, soundfont=args.soundfont,
+                           engine=args.engine)
     print(f"wrote {out}")
 
 
 def cmd_train(args: argparse.Namespace) -> None:
     """Train a Note-RNN preset on a corpus (or the drum Note-CNN on the grooves, or the MusicVAE on
     Essen 2-bar windows); save weights, config, command and figures to --out."""
+    from musiclab.errors import BadParameterError, check_choice
     from musiclab.runtime import check_output_path
 
     check_output_path(args.out, "checkpoint")
     args.preset = args.preset or DEFAULT_PRESETS[args.model]
+    check_choice(f"{TRAINABLE[args.model]} preset", args.preset, TRAIN_PRESETS[args.model])
+    unused = [_option(d) for d in TRAIN_FLAGS if getattr(args, d) is not None and d not in TRAIN_TAKES[args.model]]
+    if unused:
+        raise BadParameterError(f"train {args.model} does not take {', '.join(unused)}; it takes --preset, --seed, "
+                                f"--out, --quiet, {', '.join(_option(d) for d in TRAIN_TAKES[args.model])}")
     if args.model == "note-cnn":
         return _train_note_cnn(args)
     if args.model == "music-vae":
@@ -107,9 +144,10 @@ def cmd_train(args: argparse.Namespace) -> None:
 
     model_overrides = {f: getattr(args, o) for o, f in MODEL_OPTIONS.items() if getattr(args, o) is not None}
     train_overrides = {f: getattr(args, o) for o, f in TRAIN_OPTIONS.items() if getattr(args, o) is not None}
-    _, valid = train_note_rnn(args.out, args.preset, args.corpus, seed=args.seed, subset=args.subset,
-                              split_seed=args.split_seed, hop=args.hop, model_overrides=model_overrides,
-                              train_overrides=train_overrides, device=args.device, quiet=args.quiet,
+    _, valid = train_note_rnn(args.out, args.preset, args.corpus or "essen", seed=args.seed,
+                              subset=args.subset or "default", split_seed=args.split_seed or 0, hop=args.hop,
+                              model_overrides=model_overrides, train_overrides=train_overrides,
+                              device=args.device, quiet=args.quiet,
                               command=args.command_line, announce=lambda text: print(text, flush=True))
     out = Path(args.out)
     print(f"validation: NLL {valid['nll']:.4f} nats/step, accuracy {valid['accuracy']:.4f} "
@@ -118,22 +156,10 @@ def cmd_train(args: argparse.Namespace) -> None:
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
 
 
-#: ``musiclab train`` options a MusicVAE run does not take (it always trains on Essen 2-bar windows).
-VAE_UNUSED_OPTIONS = ("window", "hop", "threads", "hidden", "layers", "dropout", "embedding", "device")
-
-
 def _train_music_vae(args: argparse.Namespace) -> None:
     """Train a MusicVAE preset on Essen 2-bar windows (``musiclab.models.vae_training``); print its figures."""
-    from musiclab.errors import BadParameterError
     from musiclab.models.vae_training import TRAIN_DEFAULTS, train_music_vae
 
-    unused = [f"--{name.replace('_', '-')}" for name in VAE_UNUSED_OPTIONS if getattr(args, name) is not None]
-    if args.corpus != "essen" or args.subset != "default":
-        unused.append("--corpus/--subset")
-    if unused:
-        raise BadParameterError(f"train music-vae does not take {', '.join(unused)}: it trains on the Essen "
-                                "2-bar windows; its options are --preset, --steps, --seed, --batch-size, --lr, "
-                                "--eval-every, --out, --quiet")
     options = {name: getattr(args, name) if getattr(args, name) is not None else default
                for name, default in TRAIN_DEFAULTS.items()}
     _, figures = train_music_vae(args.preset, args.steps if args.steps is not None else 4000, args.seed,
@@ -160,7 +186,7 @@ TUNE_ONLY_FOR = {"rules": "drums", "epsilon": "drums", "algorithm": "melody", "p
 
 
 def _check_tune_options(args: argparse.Namespace) -> None:
-    """Refuse an option the chosen --model does not take, and a count below 1, before any work."""
+    """Refuse an option the chosen --model does not take, before any work."""
     from musiclab.errors import BadParameterError
 
     unused = [f"--{name}" for name, model in TUNE_ONLY_FOR.items()
@@ -168,8 +194,6 @@ def _check_tune_options(args: argparse.Namespace) -> None:
     if unused:
         raise BadParameterError(f"tune --model {args.model} does not take {', '.join(unused)} "
                                 f"(only --model {'drums' if args.model == 'melody' else 'melody'} does)")
-    if args.episodes is not None and args.episodes < 1:
-        raise BadParameterError(f"--episodes must be at least 1, got {args.episodes}")
 
 
 def cmd_tune(args: argparse.Namespace) -> None:
@@ -196,22 +220,16 @@ def cmd_tune(args: argparse.Namespace) -> None:
           f"({history.stop_reason}); wrote {args.out}")
 
 
-def _midi_bytes(pm) -> bytes:
-    """A PrettyMIDI object as the bytes of a standard MIDI file."""
-    buffer = io.BytesIO()
-    pm.write(buffer)
-    return buffer.getvalue()
-
-
 def cmd_sample(args: argparse.Namespace) -> None:
     """Sample melodies (or notes-and-chords) from a trained Note-RNN and write them as MIDI files,
     each atomically (a file appears complete or not at all)."""
+    from musiclab.audio import export_midi
     from musiclab.data.chords import tokens_to_pretty_midi
     from musiclab.data.melody import event_names, to_pretty_midi
     from musiclab.errors import BadParameterError
     from musiclab.models.melody_data import load_trained
     from musiclab.models.note_rnn import NoteRNN
-    from musiclab.runtime import atomic_write_bytes, check_output_path
+    from musiclab.runtime import check_output_path
 
     out = check_output_path(args.out, "MIDI output")
     if out.suffix.lower() not in MIDI_SUFFIXES:
@@ -225,7 +243,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
         else:
             tokens = trained.vocabulary.decode(row)
             pm, shown = tokens_to_pretty_midi(tokens, tempo_bpm=args.tempo), tokens[:16]
-        atomic_write_bytes(path, _midi_bytes(pm))
+        export_midi(pm, path)
         print(f"wrote {path}: {' '.join(shown)} ...")
 
 
@@ -236,7 +254,7 @@ def cmd_launchpad_train(args: argparse.Namespace) -> None:
 
     check_output_path(args.out, "checkpoint")
     agent, out = train_agent(args.out, q_function=args.q_function, preset=args.preset, steps=args.steps,
-                             notes=args.notes, beats_log2=args.beats_log2, k=args.k, max_steps=args.max_steps,
+                             notes=args.notes, beats_log2=args.beats_log2, k=args.k, max_steps=args.episode_steps,
                              start=args.start, env_seed=args.env_seed, seed=args.seed, threads=args.threads,
                              quiet=args.quiet, command=args.command_line)
     print(f"{agent.summary()}; wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
@@ -252,17 +270,17 @@ def _add_launchpad_parser(commands) -> None:
     train.add_argument("--q-function", default="mlp", choices=LAUNCHPAD_Q_FUNCTIONS,
                        help="linear or mlp Q-function (default mlp)")
     train.add_argument("--preset", default="fast", choices=LAUNCHPAD_PRESETS, help="DQNConfig preset (default fast)")
-    train.add_argument("--steps", type=int, default=None, help="training steps (default: preset)")
-    train.add_argument("--notes", type=int, default=8, help="launchpad rows (default 8)")
-    train.add_argument("--beats-log2", type=int, default=4, help="B: 2^B steps a bar (default 4)")
-    train.add_argument("--k", type=int, default=16, help="real target bars (default 16)")
-    train.add_argument("--max-steps", type=int, default=16, help="actions an episode (default 16)")
+    for option, dest, default, text in (
+            ("--steps", "steps", None, "training steps (default: preset)"),
+            ("--notes", "notes", 8, "launchpad rows"), ("--beats-log2", "beats_log2", 4, "B: 2^B steps a bar"),
+            ("--k", "k", 16, "real target bars"), ("--max-steps", "episode_steps", 16, "actions an episode"),
+            ("--env-seed", "env_seed", 0, "seed of the target bars"),
+            ("--seed", "seed", 0, "seed of the network and the agent"),
+            ("--threads", "threads", 1, "torch CPU threads (1: fastest for these small networks)")):
+        train.add_argument(option, dest=dest, type=int, default=default,
+                           help=text if default is None else f"{text} (default {default})")
     train.add_argument("--start", default="random", choices=LAUNCHPAD_STARTS,
                        help="episode start state (default random)")
-    train.add_argument("--env-seed", type=int, default=0, help="seed of the target bars")
-    train.add_argument("--seed", type=int, default=0, help="seed of the network and the agent")
-    train.add_argument("--threads", type=int, default=1,
-                       help="torch CPU threads (default 1: fastest for these small networks)")
     train.add_argument("--out", required=True, help="checkpoint file to write (.pt)")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
     train.set_defaults(func=cmd_launchpad_train)
@@ -289,24 +307,24 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("wav", help="output .wav file")
     render.add_argument("--soundfont", default=None, help="SoundFont .sf2 (default: TimGM6mb)")
     render.add_argument("--rate", type=int, default=22050, help="sample rate in Hz (default 22050)")
+    render.add_argument("--engine", default="auto", choices=("auto", "fluidsynth", "simple"), help="synthesizer")
     render.add_argument("--max-seconds", dest="max_render_seconds", type=float, default=None,
                         help=f"refuse to render more audio than this (default {LIMITS.max_render_seconds:g} s)")
+    render.add_argument("--max-notes", type=int, help=f"refuse more notes than this (default {LIMITS.max_notes:,})")
     render.set_defaults(func=cmd_render)
 
     fit = commands.add_parser("train", help="train a model on a corpus and save a checkpoint",
                               description="Train a model preset on a corpus's training split; print the "
                                           "validation NLL and accuracy; save a checkpoint.")
     fit.add_argument("model", choices=TRAINABLE, help="what to train")
-    fit.add_argument("--preset", default=None,
-                     help=f"model shape and training recipe; note-rnn: {', '.join(NOTE_RNN_PRESETS)} (default fast); "
-                          "note-cnn: fast (default), paper; music-vae: cpu (default), small, big, hierarchical "
-                          "(music-vae always trains on Essen 2-bar windows on the CPU)")
-    fit.add_argument("--corpus", default="essen", choices=TRAIN_CORPORA,
+    fit.add_argument("--preset", default=None, help="model shape and training recipe; " + "; ".join(
+        f"{model}: {', '.join(names)} (default {DEFAULT_PRESETS[model]})" for model, names in TRAIN_PRESETS.items()))
+    fit.add_argument("--corpus", default=None, choices=TRAIN_CORPORA,
                      help="melodies (essen, oneill, chorales sopranos) or chorale-tokens (notes and chords)")
-    fit.add_argument("--subset", default="default",
+    fit.add_argument("--subset", default=None,
                      help="corpus subset: default, all, a collection name such as kinder0; chorales: sample")
     fit.add_argument("--seed", type=int, default=0, help="seeds the initial weights, batches and dropout")
-    fit.add_argument("--split-seed", type=int, default=0, help="seed of the train/valid/test split")
+    fit.add_argument("--split-seed", type=int, help="seed of the train/valid/test split (default 0)")
     fit.add_argument("--out", required=True, help="checkpoint file to write (.pt)")
     for option, (kind, text) in {
             "--steps": (int, "optimizer steps"), "--batch-size": (int, "windows per step"),
@@ -365,6 +383,7 @@ def main(argv: list[str] | None = None) -> int:
     changed = {name: getattr(args, name) for name in LIMIT_OPTIONS if getattr(args, name, None) is not None}
     saved = {name: getattr(LIMITS, name) for name in changed}
     try:
+        check_numbers(args)
         for name, value in changed.items():
             setattr(LIMITS, name, value)
         args.func(args)

@@ -25,18 +25,26 @@ class Limits:
     """Pieces sampled or composed in one call."""
     max_render_seconds: float = 3600.0
     """Seconds of audio one render may produce."""
+    max_notes: int = 10_000
+    """Notes in one input MIDI file, counted before it is parsed."""
+    max_abc_notes: int = 2_000
+    """Notes in one ABC tune, counted in its text before it is parsed (music21's time grows faster
+    than the tune: about 5 s for 1,000 notes, 15 s for 2,000, minutes for 10,000; the longest
+    Essen or O'Neill tune has 726)."""
 
 
 #: The limits in force.
 LIMITS = Limits()
 #: The command-line option that raises each limit.
-OPTIONS = {"max_steps": "--max-steps", "max_pieces": "--max-pieces", "max_render_seconds": "--max-seconds"}
+OPTIONS = {"max_steps": "--max-steps", "max_pieces": "--max-pieces", "max_render_seconds": "--max-seconds",
+           "max_notes": "--max-notes"}
 
 
 def check_limit(name: str, parameter: str, value: float) -> float:
     """Return ``value`` if it is within the limit ``name`` of :data:`LIMITS`, else raise LimitError."""
     limit = getattr(LIMITS, name)
     if value > limit:
+        option = f" or {OPTIONS[name]} on the command line" if name in OPTIONS else ""
         raise LimitError(f"{parameter}={value:g} is over the limit {name} = {limit:g}; raise it with "
-                         f"musiclab.limits.LIMITS.{name} = ... or {OPTIONS[name]} on the command line")
+                         f"musiclab.limits.LIMITS.{name} = ...{option}")
     return value

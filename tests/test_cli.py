@@ -116,7 +116,7 @@ def test_bad_subsets_and_missing_checkpoints_exit_2_with_a_musiclab_error(tmp_pa
     assert cli.main(["sample", str(tmp_path / "nothing.pt"), str(tmp_path / "x.mid")]) == 2
     assert "nothing.pt does not exist" in capsys.readouterr().err
     assert cli.main(["train", "note-rnn", "--steps", "0", "--out", str(tmp_path / "x.pt")]) == 2
-    assert "steps must be in" in capsys.readouterr().err
+    assert "--steps must be at least 1, got 0" in capsys.readouterr().err
     assert not (tmp_path / "x.pt").exists()
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from musiclab.audio.render import melody_pm
-from musiclab.audio.synth import DEFAULT_SAMPLE_RATE, check_audio, check_sample_rate, load_midi, synthesize
+from musiclab.audio.synth import (DEFAULT_SAMPLE_RATE, check_audio, check_sample_rate, load_midi, peak_of,
+                                  render_chunks, scale_audio)
 from musiclab.errors import BadParameterError
 
 
@@ -57,7 +58,7 @@ def write_wav(audio: np.ndarray, path: str | os.PathLike, sample_rate: int = DEF
     """
     sample_rate = check_sample_rate(sample_rate)
     samples = check_audio(audio)
-    pcm = np.round(np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
+    pcm = _pcm(samples)
     target = _atomic_target(path, (".wav",), "WAV")
 
     def write(temp: str) -> None:
@@ -65,14 +66,44 @@ def write_wav(audio: np.ndarray, path: str | os.PathLike, sample_rate: int = DEF
             out.setnchannels(1)
             out.setsampwidth(2)
             out.setframerate(sample_rate)
-            out.writeframes(pcm.tobytes())
+            out.writeframes(pcm)
 
     return _write_atomically(target, write)
 
 
+#: Seconds of audio :func:`render_midi_file` holds in memory at a time.
+CHUNK_SECONDS = 10.0
+
+
+def _pcm(audio: np.ndarray) -> bytes:
+    """Float samples in [-1, 1] as 16-bit little-endian PCM bytes (louder parts clipped)."""
+    return np.round(np.clip(audio, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+
+
 def render_midi_file(midi_path: str | os.PathLike, wav_path: str | os.PathLike,
                      sample_rate: int = 44100, soundfont: str | os.PathLike | None = None,
-                     engine: str = "auto") -> Path:
-    """Render a MIDI file to a 16-bit mono WAV file; returns the WAV path (``musiclab render``)."""
-    audio = synthesize(load_midi(midi_path), sample_rate, soundfont, engine=engine)
-    return write_wav(audio, wav_path, sample_rate)
+                     engine: str = "auto", chunk_seconds: float = CHUNK_SECONDS) -> Path:
+    """Render a MIDI file to a 16-bit mono WAV file; returns the WAV path (``musiclab render``).
+
+    The same samples as ``write_wav(synthesize(...))``, in bounded memory: the file is rendered
+    twice, ``chunk_seconds`` at a time (once for its peak, once to stream the normalised samples
+    into a temporary file that then replaces ``wav_path``), so memory does not grow with its length.
+    """
+    sample_rate = check_sample_rate(sample_rate)
+    target = _atomic_target(wav_path, (".wav",), "WAV")
+    pm = load_midi(midi_path)
+
+    def pieces():
+        return render_chunks(pm, sample_rate, soundfont, engine=engine, chunk_seconds=chunk_seconds)[1]
+
+    peak = max((peak_of(piece) for piece in pieces()), default=0.0)
+
+    def write(temp: str) -> None:
+        with wave.open(temp, "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(sample_rate)
+            for piece in pieces():
+                out.writeframes(_pcm(scale_audio(piece, peak)))
+
+    return _write_atomically(target, write)

@@ -16,38 +16,61 @@ _CYMBALS = {49: (0.5, 0.17), 52: (0.5, 0.17), 55: (0.35, 0.17), 57: (0.5, 0.17),
             51: (0.3, 0.08), 53: (0.3, 0.1), 59: (0.3, 0.08)}
 
 
-def render_simple(pm, sample_rate: int, length: int) -> np.ndarray:
-    """Mix every note of ``pm`` with the simple synth; mono float64 [length]. Ignores bends and CCs."""
-    out = np.zeros(length)
+def render_simple(pm, sample_rate: int, length: int, chunk: int | None = None):
+    """Mix every note of ``pm`` with the simple synth: mono float64 audio [length], yielded in
+    consecutive pieces of at most ``chunk`` samples (one piece when None), so memory stays bounded
+    by the piece, however long the file. Ignores bends and CCs."""
+    notes = [(inst.is_drum, note) for inst in pm.instruments for note in inst.notes]
+    starts = np.array([int(round(note.start * sample_rate)) for _, note in notes], dtype=np.int64)
+    sizes = np.array([_DRUM_SECONDS_MAX * sample_rate if drum else _tone_size(note.end - note.start, sample_rate)
+                      for drum, note in notes], dtype=np.int64)
     drum_hits: dict[int, np.ndarray] = {}
-    for inst in pm.instruments:
-        for note in inst.notes:
-            start = int(round(note.start * sample_rate))
-            if start >= length:
-                continue
-            if inst.is_drum:
+    chunk = max(1, length if chunk is None else chunk)
+    for first in range(0, length, chunk):
+        out = np.zeros(min(chunk, length - first))
+        stop = first + out.size
+        for i in np.flatnonzero((starts < stop) & (starts + sizes > first)):  # in file order, as mixed
+            (drum, note), start = notes[i], int(starts[i])
+            skip = max(0, first - start)
+            if drum:
                 if note.pitch not in drum_hits:
                     drum_hits[note.pitch] = _drum_hit(note.pitch, sample_rate)
-                sound = drum_hits[note.pitch]
+                sound = drum_hits[note.pitch][skip:stop - start]
             else:
-                sound = _tone(note.pitch, note.end - note.start, sample_rate)
-            sound = sound[: length - start] * (note.velocity / 127)
-            out[start:start + sound.size] += sound
-    return out
+                sound = _tone(note.pitch, note.end - note.start, sample_rate, skip, stop - start - skip)
+            at = start + skip - first
+            out[at:at + sound.size] += sound * (note.velocity / 127)
+        yield out
 
 
-def _tone(pitch: int, seconds: float, sample_rate: int) -> np.ndarray:
-    """One pitched note held for ``seconds`` plus its release: decaying sine partials, float64."""
+#: The longest drum hit of :func:`_drum_hit`, in seconds (a cymbal: 5 × 0.5 s).
+_DRUM_SECONDS_MAX = 3
+
+
+def _tone_size(seconds: float, sample_rate: int) -> int:
+    """Samples of a note held for ``seconds``, release included (the length of :func:`_tone`)."""
+    return max(1, int(round(seconds * sample_rate))) + int(5 * _RELEASE * sample_rate)
+
+
+def _tone(pitch: int, seconds: float, sample_rate: int, first: int = 0, count: int | None = None) -> np.ndarray:
+    """Samples ``first`` .. ``first + count`` (all when None) of one pitched note held for ``seconds``
+    plus its release: decaying sine partials, float64."""
     held = max(1, int(round(seconds * sample_rate)))
-    t = np.arange(held + int(5 * _RELEASE * sample_rate)) / sample_rate
+    size = _tone_size(seconds, sample_rate)
+    t = np.arange(first, size if count is None else min(size, first + count)) / sample_rate
     frequency = 440.0 * 2 ** ((pitch - 69) / 12)
     wave_ = np.zeros_like(t)
     for harmonic, amplitude in _PARTIALS:
         if harmonic * frequency < 0.45 * sample_rate:
             decay = np.exp(-t * 1.5 * (harmonic - 1))  # upper partials fade first, like a struck string
             wave_ += amplitude * decay * np.sin(2 * np.pi * harmonic * frequency * t)
-    envelope = np.minimum(t / _ATTACK, 1.0) * (_SUSTAIN + (1 - _SUSTAIN) * np.exp(-t / _DECAY))
-    envelope[held:] = envelope[held - 1] * np.exp(-(t[held:] - t[held - 1]) / _RELEASE)
+    def attack_decay(t: np.ndarray) -> np.ndarray:
+        return np.minimum(t / _ATTACK, 1.0) * (_SUSTAIN + (1 - _SUSTAIN) * np.exp(-t / _DECAY))
+
+    envelope = attack_decay(t)
+    last_held = np.arange(held - 1, held) / sample_rate  # the envelope's level when the note is let go
+    release = max(0, held - first)
+    envelope[release:] = attack_decay(last_held)[0] * np.exp(-(t[release:] - last_held[0]) / _RELEASE)
     return 0.3 * wave_ * envelope
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterator
 import sys
 import warnings
 from pathlib import Path
@@ -18,7 +19,7 @@ import numpy as np
 from musiclab.audio.simple_synth import render_simple
 from musiclab.audio.soundfonts import resolve_soundfont
 from musiclab.errors import BadFileError, BadParameterError, MusiclabError, check_choice, check_range
-from musiclab.limits import check_limit
+from musiclab.limits import LimitError, check_limit
 
 #: Sample rate of notebook players (Hz): small enough to keep committed notebooks light.
 DEFAULT_SAMPLE_RATE = 22050
@@ -63,8 +64,9 @@ def check_audio(audio) -> np.ndarray:
 
 
 def load_midi(path: str | os.PathLike):
-    """Read a MIDI file into a ``pretty_midi.PrettyMIDI``; :class:`BadFileError` naming it if unreadable."""
-    import pretty_midi
+    """Read a MIDI file into a ``pretty_midi.PrettyMIDI``; :class:`BadFileError` naming it if unreadable,
+    LimitError if it holds more than ``LIMITS.max_notes`` notes (counted before parsing)."""
+    from musiclab.data.midi_files import read_midi
 
     path = Path(path)
     if not path.is_file():
@@ -72,7 +74,9 @@ def load_midi(path: str | os.PathLike):
     if path.stat().st_size == 0:
         raise BadFileError(f"MIDI file {str(path)!r} is empty")
     try:
-        return pretty_midi.PrettyMIDI(str(path))
+        return read_midi(path)
+    except LimitError:
+        raise
     except Exception as exc:  # mido and pretty_midi raise many types on corrupt files
         raise BadFileError(f"MIDI file {str(path)!r} is not a readable MIDI file: {exc}") from exc
 
@@ -108,14 +112,13 @@ def _user_stacklevel() -> int:
     return level
 
 
-def synthesize(pm, sample_rate: int = DEFAULT_SAMPLE_RATE, soundfont: str | os.PathLike | None = None,
-               *, engine: str = "auto", max_seconds: float | None = None,
-               normalize: bool = True) -> np.ndarray:
-    """Render a PrettyMIDI (or a MIDI file path) to mono audio: float32 array [n] in [-1, 1].
-
-    n = ceil((end of last note + 1 s release) × sample_rate), or ``max_seconds`` × sample_rate
-    when that is shorter; over ``musiclab.limits.LIMITS.max_render_seconds`` is a LimitError. ``engine``: "auto" (FluidSynth, else the simple synth with a warning),
-    "fluidsynth" or "simple". With ``normalize`` the peak is scaled to 0.9. Deterministic.
+def render_chunks(pm, sample_rate: int = DEFAULT_SAMPLE_RATE, soundfont: str | os.PathLike | None = None,
+                  *, engine: str = "auto", max_seconds: float | None = None,
+                  chunk_seconds: float | None = None) -> tuple[int, Iterator[np.ndarray]]:
+    """``(n, pieces)``: the length of the audio of a PrettyMIDI (or MIDI file path), and an iterator
+    of its consecutive pieces (mono float64, unnormalised, at most ``chunk_seconds`` each; one piece
+    when None). Checked before any rendering (see :func:`synthesize`); memory stays bounded by one
+    piece, so a long file streams to disk (:func:`musiclab.audio.export.render_midi_file`).
     """
     import pretty_midi
 
@@ -134,12 +137,37 @@ def synthesize(pm, sample_rate: int = DEFAULT_SAMPLE_RATE, soundfont: str | os.P
         seconds = min(seconds, check_range("max_seconds", max_seconds, 0.0, low_open=True))
     check_limit("max_render_seconds", "seconds of audio", round(seconds, 3))
     length = int(math.ceil(seconds * sample_rate))
+    chunk = None if chunk_seconds is None else max(1, int(check_range("chunk_seconds", chunk_seconds, 0.0,
+                                                                      low_open=True) * sample_rate))
     module = None if engine == "simple" else _fluidsynth_or_none(engine)
     if module is None:
-        audio = render_simple(pm, sample_rate, length)
-    else:
-        audio = _render_fluidsynth(module, pm, sample_rate, length, path)
-    peak = float(np.abs(audio).max()) if audio.size else 0.0
+        return length, render_simple(pm, sample_rate, length, chunk)
+    return length, _render_fluidsynth(module, pm, sample_rate, length, path, chunk)
+
+
+def synthesize(pm, sample_rate: int = DEFAULT_SAMPLE_RATE, soundfont: str | os.PathLike | None = None,
+               *, engine: str = "auto", max_seconds: float | None = None,
+               normalize: bool = True) -> np.ndarray:
+    """Render a PrettyMIDI (or a MIDI file path) to mono audio: float32 array [n] in [-1, 1].
+
+    n = ceil((end of last note + 1 s release) × sample_rate), or ``max_seconds`` × sample_rate
+    when that is shorter; over ``musiclab.limits.LIMITS.max_render_seconds`` is a LimitError.
+    ``engine``: "auto" (FluidSynth, else the simple synth with a warning), "fluidsynth" or
+    "simple". With ``normalize`` the peak is scaled to 0.9. Deterministic.
+    """
+    length, pieces = render_chunks(pm, sample_rate, soundfont, engine=engine, max_seconds=max_seconds)
+    audio = np.concatenate(list(pieces)) if length else np.zeros(0)
+    return scale_audio(audio, peak_of(audio), normalize)
+
+
+def peak_of(audio: np.ndarray) -> float:
+    """The largest absolute sample of ``audio`` (0 when empty)."""
+    return float(np.abs(audio).max()) if audio.size else 0.0
+
+
+def scale_audio(audio: np.ndarray, peak: float, normalize: bool = True) -> np.ndarray:
+    """``audio`` (a piece of a rendering whose peak is ``peak``) as float32 in [-1, 1]: silence
+    below SILENCE_FLOOR, scaled so the peak is PEAK_LEVEL with ``normalize``."""
     if peak < SILENCE_FLOOR:
         audio = np.zeros_like(audio)
     elif normalize:
@@ -147,8 +175,10 @@ def synthesize(pm, sample_rate: int = DEFAULT_SAMPLE_RATE, soundfont: str | os.P
     return np.clip(audio, -1.0, 1.0).astype(np.float32)
 
 
-def _render_fluidsynth(fluidsynth, pm, sample_rate: int, length: int, soundfont: Path) -> np.ndarray:
-    """Play every instrument of ``pm`` on its own channel of a fresh synth; mono float64 [length]."""
+def _render_fluidsynth(fluidsynth, pm, sample_rate: int, length: int, soundfont: Path,
+                       chunk: int | None = None) -> Iterator[np.ndarray]:
+    """Play every instrument of ``pm`` on its own channel of a fresh synth: mono float64 audio
+    [length], yielded in consecutive pieces of at most ``chunk`` samples (one piece when None)."""
     from ctypes import c_int, c_void_p
 
     write_float = fluidsynth.cfunc(
@@ -174,19 +204,26 @@ def _render_fluidsynth(fluidsynth, pm, sample_rate: int, length: int, soundfont:
             for change in inst.control_changes:
                 events.append((change.time, 1, synth.cc, (channel, change.number, change.value)))
         events.sort(key=lambda event: (event[0], event[1]))
-        left = np.zeros(length, dtype=np.float32)
-        right = np.zeros(length, dtype=np.float32)
-        done = 0
+        chunk = max(1, length if chunk is None else chunk)
+        left, right = np.zeros(chunk, dtype=np.float32), np.zeros(chunk, dtype=np.float32)
+        done = 0  # samples rendered; those of the piece being filled start at done - done % chunk
+
+        def render_until(at: int):
+            nonlocal done
+            while done < at:
+                filled = done % chunk
+                count = min(at - done, chunk - filled)
+                write_float(synth.synth, count, left.ctypes.data, filled, 1, right.ctypes.data, filled, 1)
+                done += count
+                if done % chunk == 0 or done == length:
+                    size = done - (done - 1) // chunk * chunk
+                    yield (left[:size].astype(np.float64) + right[:size]) / 2
+
         for time, _, action, args in events:
-            at = min(length, int(round(time * sample_rate)))
-            if at > done:
-                write_float(synth.synth, at - done, left.ctypes.data, done, 1, right.ctypes.data, done, 1)
-                done = at
+            yield from render_until(min(length, int(round(time * sample_rate))))
             if done >= length:
                 break
             action(*args)
-        if done < length:
-            write_float(synth.synth, length - done, left.ctypes.data, done, 1, right.ctypes.data, done, 1)
+        yield from render_until(length)
     finally:
         synth.delete()
-    return (left.astype(np.float64) + right) / 2

@@ -109,6 +109,20 @@ def parse_abc_key(key_field: str) -> tuple[int, str]:
     return tonic % 12, _MODE_PREFIXES[prefix]
 
 
+_NOT_NOTES_RE = re.compile(r'"[^"]*"|![^!\n]*!|\+[^+\n]*\+|%.*')
+
+
+def abc_note_count(text: str) -> int:
+    """Notes (and rests) written in the music lines of one ABC tune: a cheap count, before any parse.
+
+    Counts the note letters A-G, a-g and the rests z, x outside header fields, comments, quoted
+    chord symbols and decorations; repeats are not expanded. Used to refuse a huge tune before
+    the (slow) music21 parse: :func:`musiclab.data.corpus.convert_abc`.
+    """
+    body = (line for line in text.splitlines() if not re.match(r"^[A-Za-z]:", line))
+    return sum(len(re.findall(r"[A-Ga-gzx]", _NOT_NOTES_RE.sub("", line))) for line in body)
+
+
 def _drop_staccato(text: str) -> str:
     """Remove staccato dots from ABC music lines (abc2midi would halve those notes)."""
     lines = []

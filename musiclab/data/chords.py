@@ -25,9 +25,10 @@ from tqdm.auto import tqdm
 from musiclab.data.cache import cached
 from musiclab.data.corpus import chorale_names
 from musiclab.data.melody import key_shift, pitch_name
-from musiclab.data.midi_files import midi_files, missing_file, no_melody
+from musiclab.data.midi_files import midi_files, missing_file, no_melody, read_midi
 from musiclab.data.pool import run_parallel
 from musiclab.errors import BadFileError, BadParameterError, UnknownNameError, check_choice, check_range
+from musiclab.limits import LimitError
 
 _NOTE_RE = re.compile(r"^([A-G])(#?)(-?\d+)$")
 _STEPS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
@@ -135,13 +136,15 @@ def tokens_from_music21(score, config: TokenConfig = TokenConfig()) -> list[str]
 
 def tokens_from_midi(path: str | os.PathLike, config: TokenConfig = TokenConfig()) -> list[str]:
     """Tokens of one MIDI file; BadFileError naming the file if it is missing, a folder, damaged,
-    or has no notes (or only drum notes)."""
+    or has no notes (or only drum notes); LimitError if it has more than ``LIMITS.max_notes``."""
     path = Path(path)
     missing = missing_file(path)
     if missing:
         raise BadFileError(f"MIDI file {path} {missing}")
     try:
-        pm = pretty_midi.PrettyMIDI(str(path))
+        pm = read_midi(path)
+    except LimitError:
+        raise
     except Exception as exc:  # mido/pretty_midi raise many types for damaged files
         raise BadFileError(f"{path} is not a readable MIDI file ({type(exc).__name__}: {exc})") from None
     tokens = tokens_from_pretty_midi(pm, config)
@@ -304,6 +307,8 @@ def load_midi_folder_tokens(folder: str | os.PathLike, config: TokenConfig = Tok
             results.append((tokens_from_midi(path, config), ""))
         except BadFileError as exc:
             results.append((None, _skip_reason(str(exc))))
+        except LimitError:
+            results.append((None, "over the notes limit"))
     token_set = _make_set(str(folder), [str(p.relative_to(folder)) for p in paths], results, config)
     if not token_set.sequences:
         raise BadFileError(f"no usable MIDI file in {folder} ({len(paths)} .mid/.midi files found)")

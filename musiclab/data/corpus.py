@@ -21,13 +21,14 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from musiclab.data.abc import (
-    AbcTune, abc_converter, convert_with_abc2midi, convert_with_music21, parse_abc_key, read_abc,
+    AbcTune, abc_converter, abc_note_count, convert_with_abc2midi, convert_with_music21, parse_abc_key, read_abc,
 )
 from musiclab.data.cache import cached
 from musiclab.data.melody import make_windows
 from musiclab.data.pool import run_parallel
 from musiclab.data.tune_encoding import encode_tune, notes_from_music21
 from musiclab.errors import BadParameterError, MusiclabError, check_choice
+from musiclab.limits import LIMITS
 
 CORPORA = ("essen", "oneill", "chorales")
 _ABC_FOLDERS = {"essen": "essenFolksong", "oneill": "oneills1850"}
@@ -151,7 +152,8 @@ def convert_abc(tunes: Sequence[AbcTune], corpus: str, subset: str = "default",
                 converter: str = "auto", quiet: bool = False) -> MelodySet:
     """Encode ABC tunes as a MelodySet, in parallel processes; unusable tunes are counted.
 
-    ``converter``: 'abc2midi', 'music21' or 'auto' (abc2midi when installed).
+    ``converter``: 'abc2midi', 'music21' or 'auto' (abc2midi when installed). A tune of more
+    notes than ``musiclab.limits.LIMITS.max_abc_notes`` (a count of its text) is skipped before parsing.
     """
     check_choice("converter", converter, ("auto", "abc2midi", "music21"))
     if converter == "auto":
@@ -166,6 +168,9 @@ def convert_abc(tunes: Sequence[AbcTune], corpus: str, subset: str = "default",
             tonic, mode = parse_abc_key(tune.field("K"))
         except BadParameterError:
             skipped_ids[tune.tune_id] = "unreadable key"
+            continue
+        if abc_note_count(tune.text) > LIMITS.max_abc_notes:
+            skipped_ids[tune.tune_id] = f"over the notes limit (LIMITS.max_abc_notes = {LIMITS.max_abc_notes:,})"
             continue
         usable.append(tune)
         jobs_input.append((tune.text, tonic, mode))

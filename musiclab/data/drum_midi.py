@@ -18,8 +18,9 @@ import pretty_midi
 from tqdm.auto import tqdm
 
 from musiclab.data.drums import DRUM_MAP, GRID_STEPS, SILENCE, STEPS_PER_BAR, distinct_grids, grid_from_hits
-from musiclab.data.midi_files import midi_files, missing_file
+from musiclab.data.midi_files import midi_files, missing_file, read_midi
 from musiclab.errors import BadFileError, BadParameterError
+from musiclab.limits import LimitError
 
 
 class UnusableFile(BadFileError):
@@ -56,7 +57,9 @@ def _read_pretty_midi(path: Path) -> pretty_midi.PrettyMIDI:
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Tempo, Key or Time signature")
-            return pretty_midi.PrettyMIDI(str(path))
+            return read_midi(path)
+    except LimitError:
+        raise
     except Exception as err:  # mido/pretty_midi raise many types for corrupt files
         raise UnusableFile(str(path), "not a readable MIDI file",
                             f" ({type(err).__name__}: {err})") from err
@@ -108,7 +111,8 @@ def grid_from_midi(path_or_pm, bar: int = 0) -> np.ndarray:
     ``path_or_pm`` is a path or a ``pretty_midi.PrettyMIDI``; the file must be in 4/4 (no time
     signature counts as 4/4). Raises BadFileError naming the file when it is missing, a folder,
     empty, truncated, corrupt or not MIDI, holds no notes, has no drum track (channel 10) or no
-    drum in DRUM_MAP, or is not in 4/4; BadParameterError when ``bar`` lies past the last bar.
+    drum in DRUM_MAP, or is not in 4/4; BadParameterError when ``bar`` lies past the last bar;
+    LimitError when the file holds more than ``LIMITS.max_notes`` notes.
     """
     if isinstance(path_or_pm, pretty_midi.PrettyMIDI):
         pm, label = path_or_pm, "the PrettyMIDI object"
@@ -136,6 +140,10 @@ def folder_grids(folder: Path, quiet: bool) -> dict:
         except UnusableFile as err:
             skipped[err.reason] += 1
             bad.append((rel, str(err).split(": ", 1)[1]))
+            continue
+        except LimitError as err:
+            skipped["over the notes limit"] += 1
+            bad.append((rel, str(err)))
             continue
         for first_bar in range(0, _bar_count(track), 2):
             grid, ignored = window_grid(track, first_bar * STEPS_PER_BAR)

@@ -30,6 +30,7 @@ from musiclab.data.drum_midi import DrumTrack, UnusableFile, drum_track, folder_
 from musiclab.data.drums import DRUM_MAP, GRID_STEPS, SILENCE, STEP_PRIORITY, DrumSet, distinct_grids
 from musiclab.data.midi_files import midi_files
 from musiclab.errors import BadFileError, BadParameterError, MusiclabError
+from musiclab.limits import LIMITS
 from musiclab.runtime import cache_dir
 
 #: An onset further than this (in sixteenths) from the nearest 16th counts as off the grid.
@@ -268,7 +269,7 @@ def load_grooves(source: str | os.PathLike = "mma", refresh: bool = False,
     folder = folder.resolve()
     listing = [(p.relative_to(folder).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
                for p in midi_files(folder)]
-    settings = {"source": str(folder), "encoding": _ENCODING,
+    settings = {"source": str(folder), "encoding": _ENCODING, "max_notes": LIMITS.max_notes,
                 "files": hashlib.sha256(json.dumps(listing).encode()).hexdigest()}
     data = cached("folder_drum_grids", settings, lambda: folder_grids(folder, quiet),
                   refresh=refresh, quiet=quiet)

@@ -2,16 +2,20 @@
 
 One behaviour for every loader: a folder with no ``.mid``/``.midi`` file is a
 :class:`NoMidiFilesError`; a path that is a folder, or missing, is named as such; a file whose
-notes are all on the drum channel, or that holds no notes, says which. Used by
+notes are all on the drum channel, or that holds no notes, says which; a file of more notes than
+``LIMITS.max_notes`` is a LimitError, found before it is parsed (:func:`read_midi`). Used by
 :mod:`musiclab.data.midi_melodies`, :mod:`musiclab.data.chords` and :mod:`musiclab.data.drum_midi`.
 """
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pretty_midi
 
+from musiclab.data.smf import midi_file_notes
 from musiclab.errors import BadFileError
+from musiclab.limits import LIMITS, LimitError, check_limit
 
 #: File name endings the folder loaders read (any case).
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -47,3 +51,22 @@ def no_melody(pm: pretty_midi.PrettyMIDI) -> str:
     if any(inst.notes for inst in pm.instruments):
         return "has only drum notes (MIDI channel 10), no melody"
     return "has no notes"
+
+
+def read_midi(path: Path) -> pretty_midi.PrettyMIDI:
+    """Parse the MIDI file ``path`` with pretty_midi, after a cheap count of its notes: more than
+    ``LIMITS.max_notes`` is a LimitError naming the file, before the (slow, memory-hungry) parse.
+
+    Parse errors are pretty_midi's and mido's own (callers name the file); files the small reader
+    cannot count (e.g. SMPTE timing) are counted after parsing instead.
+    """
+    data = path.read_bytes()
+    try:
+        _, notes = midi_file_notes(data, max_notes=LIMITS.max_notes)
+        check_limit("max_notes", f"notes in {path}", len(notes))
+    except ValueError as exc:
+        if isinstance(exc, LimitError):
+            raise
+    pm = pretty_midi.PrettyMIDI(io.BytesIO(data))
+    check_limit("max_notes", f"notes in {path}", sum(len(inst.notes) for inst in pm.instruments))
+    return pm

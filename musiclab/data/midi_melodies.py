@@ -10,13 +10,13 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import pretty_midi
 from tqdm.auto import tqdm
 
 from musiclab.data.corpus import MelodySet, Tune, count_reasons
 from musiclab.data.melody import from_pretty_midi
-from musiclab.data.midi_files import midi_files, missing_file, no_melody
+from musiclab.data.midi_files import midi_files, missing_file, no_melody, read_midi
 from musiclab.errors import BadFileError, BadParameterError
+from musiclab.limits import LimitError
 
 
 def _read_midi_melody(path: Path, fold: bool) -> tuple[np.ndarray | None, str, str]:
@@ -25,7 +25,9 @@ def _read_midi_melody(path: Path, fold: bool) -> tuple[np.ndarray | None, str, s
     if missing:
         return None, "missing", missing
     try:
-        pm = pretty_midi.PrettyMIDI(str(path))
+        pm = read_midi(path)
+    except LimitError as exc:
+        return None, "over the notes limit", str(exc)
     except Exception as exc:  # mido/pretty_midi raise many types for damaged files
         return None, "not a readable MIDI file", f"is not a readable MIDI file ({type(exc).__name__}: {exc})"
     empty = no_melody(pm)
@@ -43,10 +45,13 @@ def load_midi_melody(path: str | os.PathLike, fold: bool = False) -> np.ndarray:
 
     Quantised to 16ths, highest note kept, moved by octaves into 48..83 (not transposed).
     Raises BadFileError naming the file if it is missing, a folder, empty, truncated, not MIDI,
-    has no notes or only drum notes, or spans too wide a range (unless ``fold=True``).
+    has no notes or only drum notes, or spans too wide a range (unless ``fold=True``); LimitError
+    if it holds more than ``LIMITS.max_notes`` notes (counted before parsing).
     """
     path = Path(path)
-    events, _, detail = _read_midi_melody(path, fold)
+    events, reason, detail = _read_midi_melody(path, fold)
+    if reason == "over the notes limit":
+        raise LimitError(detail)
     if events is None:
         raise BadFileError(f"MIDI file {path} {detail}")
     return events

@@ -16,10 +16,11 @@ def _read_vlq(data: bytes, pos: int) -> tuple[int, int]:
             return value, pos
 
 
-def _track_notes(data: bytes, pos: int, end: int, notes: list) -> None:
-    """Append the (start tick, end tick, pitch) of every note of the track in ``data[pos:end]``."""
+def _track_notes(data: bytes, pos: int, end: int, notes: list, max_notes: int | None = None) -> None:
+    """Append the (start tick, end tick, pitch) of every note of the track in ``data[pos:end]``;
+    stop once ``notes`` holds more than ``max_notes``."""
     tick, status, sounding = 0, 0, {}
-    while pos < end:
+    while pos < end and (max_notes is None or len(notes) <= max_notes):
         delta, pos = _read_vlq(data, pos)
         tick += delta
         if data[pos] & 0x80:
@@ -48,10 +49,11 @@ def _track_notes(data: bytes, pos: int, end: int, notes: list) -> None:
             raise ValueError(f"bad MIDI status byte {status:#x}")
 
 
-def midi_file_notes(data: bytes) -> tuple[int, list[tuple[int, int, int]]]:
+def midi_file_notes(data: bytes, max_notes: int | None = None) -> tuple[int, list[tuple[int, int, int]]]:
     """``(ticks per quarter, [(start tick, end tick, pitch), ...])`` of a Standard MIDI File.
 
-    Raises ValueError on anything it cannot read: not a Standard MIDI File, SMPTE timing, an
+    With ``max_notes``, reading stops once more than ``max_notes`` notes are read (a cheap count
+    before a full parse: memory and time stay bounded however long the file). Raises ValueError on anything it cannot read: not a Standard MIDI File, SMPTE timing, an
     unknown status byte, or data that ends inside a track (a truncated file).
     """
     if data[:4] != b"MThd" or len(data) < 14:
@@ -60,12 +62,12 @@ def midi_file_notes(data: bytes) -> tuple[int, list[tuple[int, int, int]]]:
     if division & 0x8000:
         raise ValueError("SMPTE time division is not supported")
     notes, pos = [], 8 + int.from_bytes(data[4:8], "big")
-    while pos + 8 <= len(data):
+    while pos + 8 <= len(data) and (max_notes is None or len(notes) <= max_notes):
         length = int.from_bytes(data[pos + 4:pos + 8], "big")
         is_track, pos, end = data[pos:pos + 4] == b"MTrk", pos + 8, pos + 8 + length
         if is_track:
             try:
-                _track_notes(data, pos, end, notes)
+                _track_notes(data, pos, end, notes, max_notes)
             except IndexError:
                 raise ValueError(f"truncated Standard MIDI File: {len(data)} bytes, a track "
                                  f"ends at byte {end}") from None
