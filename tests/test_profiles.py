@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import sqlite3
+import statistics
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -189,6 +190,16 @@ def test_sign_in_never_rehashes_down_to_weaker_parameters(db):
     assert sqlite3.connect(db).execute("SELECT params, salt, hash FROM credentials").fetchone() == before
 
 
+def test_sign_in_keeps_a_hash_whose_parameters_are_mixed_against_the_stores(db):
+    """Neither weaker nor stronger (more memory, less parallelism): re-hashing would lower n, so keep it."""
+    with ProfileStore(db, hashing=ScryptParams(n=2**10, p=1)) as store:
+        store.sign_up("Ada", "pw")
+    before = sqlite3.connect(db).execute("SELECT params, salt, hash FROM credentials").fetchone()
+    with ProfileStore(db, hashing=ScryptParams(n=2**8, p=2)) as store:
+        assert store.sign_in("Ada", "pw").name == "Ada"
+    assert sqlite3.connect(db).execute("SELECT params, salt, hash FROM credentials").fetchone() == before
+
+
 def _scrypt_calls(monkeypatch) -> list:
     """Record the (n, r, p, dklen) of every scrypt hash the passwords module computes."""
     calls, scrypt = [], hashlib.scrypt
@@ -212,6 +223,39 @@ def test_an_unknown_name_costs_the_same_hash_as_a_wrong_password(db, monkeypatch
             weak.sign_in("Nobody", "wrong")
     assert calls == [(2**10, 8, 1, 32)] * 2
     assert str(wrong.value) == str(unknown.value)
+
+
+def test_a_wrong_password_for_a_weaker_hash_waits_out_the_strongest_hash(monkeypatch):
+    """Unit: a mismatch at cheaper parameters sleeps until the strongest hash's time; a match never."""
+    strong, slept = ScryptParams(n=2**12), []
+    monkeypatch.setitem(passwords.HASH_SECONDS, strong, 0.8)
+    monkeypatch.setattr(passwords.time, "sleep", slept.append)
+    salt, digest = passwords.new_hash(FAST, "pw")
+    assert not passwords.matches_in_time_of(strong, FAST, "wrong", salt, digest)
+    assert len(slept) == 1 and 0.8 - passwords.HASH_SECONDS[FAST] - 0.05 < slept[0] < 0.8
+    assert passwords.matches_in_time_of(strong, FAST, "pw", salt, digest) and len(slept) == 1
+
+
+def test_with_mixed_parameters_a_wrong_password_takes_as_long_as_an_unknown_name(db):
+    """Issue 14, failure 4: Ada's hash is 64x costlier than Bob's and the store's; a wrong password
+    for Bob, for Ada and an unknown name must all take about one hash at Ada's parameters."""
+    strong = ScryptParams(n=2**14)
+    with ProfileStore(db, hashing=strong) as store:
+        store.sign_up("Ada", "pw")
+    with ProfileStore(db, hashing=FAST) as store:
+        store.sign_up("Bob", "pw")
+
+        def median_seconds(name: str) -> float:
+            times = []
+            for _ in range(5):
+                start = time.perf_counter()
+                with pytest.raises(SignInError):
+                    store.sign_in(name, "wrong")
+                times.append(time.perf_counter() - start)
+            return statistics.median(times)
+
+        unknown, bob, ada = median_seconds("Nobody"), median_seconds("Bob"), median_seconds("Ada")
+    assert 0.5 < bob / unknown < 2 and 0.5 < ada / unknown < 2, (unknown, bob, ada)
 
 
 def test_a_tampered_hash_record_is_a_bad_file_not_a_crash(store, ada, db):

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import time
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
@@ -108,9 +109,33 @@ def new_hash(params: ScryptParams, password: str) -> tuple[bytes, bytes]:
     return salt, params.derive(password, salt)
 
 
+#: Seconds the latest hash at each parameters took in this process (see :func:`matches_in_time_of`).
+HASH_SECONDS: dict[ScryptParams, float] = {}
+
+
 def matches(params: ScryptParams, password: str, salt: bytes, stored: bytes) -> bool:
     """Whether ``password`` hashes to ``stored`` (compared in constant time)."""
-    return hmac.compare_digest(params.derive(password, salt), stored)
+    start = time.perf_counter()
+    derived = params.derive(password, salt)
+    HASH_SECONDS[params] = time.perf_counter() - start
+    return hmac.compare_digest(derived, stored)
+
+
+def matches_in_time_of(strongest: ScryptParams, params: ScryptParams, password: str, salt: bytes,
+                       stored: bytes) -> bool:
+    """:func:`matches` at ``params``; a mismatch at other ``params`` than ``strongest`` then waits out
+    the rest of the time the latest hash at ``strongest`` took (or, before any, computes one), so
+    a wrong password for a name with a weaker hash lasts as long as an unknown name's
+    :func:`dummy_check` at ``strongest``: timing tells no name apart, whatever the mix of parameters."""
+    start = time.perf_counter()
+    if matches(params, password, salt, stored):
+        return True
+    if params != strongest:
+        if strongest in HASH_SECONDS:
+            time.sleep(max(0.0, HASH_SECONDS[strongest] - (time.perf_counter() - start)))
+        else:
+            dummy_check(strongest, password)
+    return False
 
 
 def dummy_check(params: ScryptParams, password: str) -> bool:

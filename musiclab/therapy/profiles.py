@@ -39,8 +39,8 @@ import numpy as np
 from musiclab.errors import (BadFileError, BadParameterError, MusiclabError, UnknownNameError,
                              check_choice, check_range)
 from musiclab.therapy.encoding import events_blob, events_from_blob, settings_json, state_blob, state_from_blob
-from musiclab.therapy.passwords import (DEFAULT_HASHING, ScryptParams, check_password, dummy_check, matches,
-                                        new_hash, scrypt_params, stored_params, strongest_params)
+from musiclab.therapy.passwords import (DEFAULT_HASHING, ScryptParams, check_password, dummy_check,
+                                        matches_in_time_of, new_hash, scrypt_params, stored_params, strongest_params)
 from musiclab.therapy.records import FEEDBACK_KINDS, POSITION_UNITS, FeedbackEvent, Piece, Preferences, Profile
 from musiclab.therapy.store import Database, now, utc
 
@@ -198,7 +198,8 @@ class ProfileStore(Database):
 
         A hash made with weaker parameters than the store's is replaced by a new one; a stronger
         one is kept. An unknown name costs one hash at the strongest parameters in use (the
-        store's or a stored hash's), so timing does not tell names apart.
+        store's or a stored hash's), and so does a wrong password (a weaker hash's check waits out
+        the difference), so timing does not tell names apart.
         """
         try:
             _, key = _clean_name(name)
@@ -217,7 +218,7 @@ class ProfileStore(Database):
             dummy_check(self._strongest_params(), password)
             raise SignInError(_SIGN_IN_MESSAGE)
         params = self._row_params(row)
-        if not matches(params, password, row[6], row[7]):
+        if not matches_in_time_of(self._strongest_params(), params, password, row[6], row[7]):
             raise SignInError(_SIGN_IN_MESSAGE)
         if params.weaker_than(self.hashing):
             self._rehash(row[0], password)
