@@ -53,8 +53,9 @@ def midi_file_notes(data: bytes, max_notes: int | None = None) -> tuple[int, lis
     """``(ticks per quarter, [(start tick, end tick, pitch), ...])`` of a Standard MIDI File.
 
     With ``max_notes``, reading stops once more than ``max_notes`` notes are read (a cheap count
-    before a full parse: memory and time stay bounded however long the file). Raises ValueError on anything it cannot read: not a Standard MIDI File, SMPTE timing, an
-    unknown status byte, or data that ends inside a track (a truncated file).
+    before a full parse: memory and time stay bounded however long the file). Raises ValueError
+    on anything it cannot read: not a Standard MIDI File, SMPTE timing, an unknown status byte,
+    or data that ends inside a track (a truncated file).
     """
     if data[:4] != b"MThd" or len(data) < 14:
         raise ValueError("not a Standard MIDI File")

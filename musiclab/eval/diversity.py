@@ -17,6 +17,7 @@ import numpy as np
 from musiclab.eval.melody import check_compositions
 from musiclab.theory import FIRST_PITCH_EVENT
 from musiclab.data.melody import PITCH_OFFSET
+from musiclab.errors import check_seed
 
 #: The keys :func:`diversity_metrics` returns.
 DIVERSITY_KEYS = ("distinct_pieces", "distinct_4gram_share", "mean_pairwise_hamming", "pitch_class_entropy")
@@ -42,7 +43,7 @@ def distinct_4gram_share(compositions) -> float:
 def mean_pairwise_hamming(compositions, max_pairs: int = MAX_PAIRS, seed: int = 0) -> float:
     """Mean share of steps at which two pieces differ, over all pairs of the N ≥ 2 pieces (or
     ``max_pairs`` pairs drawn with ``seed`` when there are more)."""
-    pieces = check_compositions(compositions, length=None)
+    pieces, seed = check_compositions(compositions, length=None), check_seed(seed)
     n = len(pieces)
     if n < 2:
         return float("nan")

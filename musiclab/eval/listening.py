@@ -28,7 +28,7 @@ from typing import Iterator, Sequence
 import numpy as np
 from scipy import stats
 
-from musiclab.errors import BadFileError, BadParameterError, UnknownNameError
+from musiclab.errors import BadFileError, BadParameterError, UnknownNameError, check_seed
 from musiclab.runtime import atomic_write_bytes
 
 try:  # POSIX file locks; without them (Windows) writes stay atomic but are not serialised
@@ -87,7 +87,7 @@ def make_pairs(n: int, systems: tuple[str, str], seed: int | np.random.Generator
     first, second = systems
     if first == second:
         raise BadParameterError(f"systems must be two different names, got {systems!r}")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(check_seed(seed))
     swapped = rng.permutation(np.arange(n) % 2 == 1)
     return [
         Pair(f"{prefix}{i:03d}", *((second, first) if swap else (first, second)))

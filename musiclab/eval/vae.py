@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from musiclab.eval.melody import check_compositions
-from musiclab.errors import BadParameterError, check_choice, check_range
+from musiclab.errors import BadParameterError, check_choice, check_range, check_seed
 from musiclab.models.music_vae import MusicVAE
 from musiclab.theory import FIRST_PITCH_EVENT, OUT_OF_KEY_EVENT
 
@@ -57,7 +57,7 @@ def note_space_blend(melody_a, melody_b, n_steps: int, mode: str = "random", see
         raise BadParameterError(f"melody_a and melody_b must be single melodies of equal length, "
                                 f"got shapes {a.shape} and {b.shape}")
     a, b = a[0], b[0]
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     path = []
     for t in np.linspace(0.0, 1.0, int(n_steps)):
         if mode == "random":

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm.auto import tqdm
 
-from musiclab.errors import BadParameterError, check_range
+from musiclab.errors import BadParameterError, check_range, check_seed
 from musiclab.launchpad.buttons import LaunchpadState, check_int
 from musiclab.launchpad.env import MAX_TABLE_ENTRIES, LaunchpadEnv
 
@@ -59,7 +59,7 @@ def q_learning(env: LaunchpadEnv, *, steps: int = 3000, alpha: float = 0.5, gamm
     check_range("alpha", alpha, 0.0, 1.0, low_open=True)
     check_range("gamma", gamma, 0.0, 1.0)
     trans, rew = env.transition_table(), env.reward_table()
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     q = np.zeros(trans.shape)
     visits = np.zeros(trans.shape, dtype=np.int64)
     rewards = np.empty(steps)
@@ -162,7 +162,7 @@ def mcmc_explore(env: LaunchpadEnv, beta: float, *, explore_steps: int = 500,
                                                              greedy_starts, alpha, gamma)
     return _mcmc_chains(env.transition_table(), env.reward_table(), np.array([float(beta)]),
                         env.state_index(env.start_state()), explore_steps, greedy_steps,
-                        greedy_starts, alpha, gamma, np.random.default_rng(seed), quiet)
+                        greedy_starts, alpha, gamma, np.random.default_rng(check_seed(seed)), quiet)
 
 
 @dataclass
@@ -196,7 +196,7 @@ def beta_sweep(env: LaunchpadEnv, betas=None, *, repeats: int = 16, explore_step
     rewards = env.reward_table()
     run = _mcmc_chains(env.transition_table(), rewards, np.repeat(betas, repeats),
                        env.state_index(env.start_state()), explore_steps, greedy_steps,
-                       greedy_starts, alpha, gamma, np.random.default_rng(seed), quiet)
+                       greedy_starts, alpha, gamma, np.random.default_rng(check_seed(seed)), quiet)
     greedy = run.greedy_rewards.mean(axis=1).reshape(len(betas), repeats)
     explore = run.explore_rewards.mean(axis=1).reshape(len(betas), repeats)
     sem = np.sqrt(repeats)
@@ -270,7 +270,7 @@ def play_policy(env: LaunchpadEnv, policy: Policy, *, epsilon: float = 0.0,
     """Play one episode of ``env`` (reset with ``seed``): a uniformly random action with
     probability ``epsilon``, else ``policy``'s (``epsilon = 1`` is the random policy)."""
     check_range("epsilon", epsilon, 0.0, 1.0)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     env.reset(seed=seed)
     actions, rewards, done = [], [], False
     while not done:

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from musiclab.errors import BadParameterError, check_choice
+from musiclab.errors import BadParameterError, check_choice, check_seed
 from musiclab.launchpad.bars import (BAR_STEPS, LOW_PITCH, NUM_PITCHES, bar_to_pretty_midi,
                                      check_bar_corpus, check_lowest, load_launchpad_bars,
                                      shrink_bars)
@@ -222,7 +222,7 @@ class LaunchpadEnv:
         """Start an episode (from ``state`` if given); ``seed`` reseeds random starts. Returns
         the observation (see :meth:`observation`)."""
         if seed is not None:
-            self._rng = np.random.default_rng(seed)
+            self._rng = np.random.default_rng(check_seed(seed))
         self.state = self.start_state() if state is None else self.check_state(state).copy()
         self.t = 0
         return self.observation(self.state)

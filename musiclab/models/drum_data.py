@@ -24,7 +24,7 @@ from musiclab.checkpoints import save_checkpoint
 from musiclab.data.corpus import split_tunes
 from musiclab.data.drums import GRID_STEPS, NUM_DRUM_CLASSES, DrumSet
 from musiclab.data.grooves import load_grooves
-from musiclab.errors import BadParameterError, check_choice, check_range
+from musiclab.errors import BadParameterError, check_choice, check_range, check_seed
 from musiclab.models import note_cnn
 from musiclab.models.baselines import NGramModel
 from musiclab.models.melody_data import score
@@ -117,7 +117,7 @@ def primers(grids, n: int, seed: int | np.random.Generator, length: int = SKIP_F
         raise BadParameterError(f"grids must have shape [N, {GRID_STEPS}] with N >= 1, got {tuple(rows.shape)}")
     n = int(check_range("n", n, 1))
     length = int(check_range("length", length, 0, GRID_STEPS))
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(check_seed(seed))
     return rows[torch.from_numpy(rng.integers(0, rows.shape[0], n)), :length].clone()
 
 

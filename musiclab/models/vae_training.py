@@ -18,7 +18,7 @@ import torch
 from musiclab.checkpoints import save_checkpoint
 from musiclab.data.corpus import load_melodies
 from musiclab.data.melody import make_windows
-from musiclab.errors import check_range
+from musiclab.errors import check_range, check_seed
 from musiclab.models.music_vae import MusicVAE, reconstruction_accuracy
 from musiclab.models.train import evaluate, train
 from musiclab.models.train_config import TrainConfig
@@ -41,7 +41,7 @@ def essen_windows(split: str, max_windows: int | None = None, seed: int = 0) -> 
     windows = make_windows([t.events for t in tunes], WINDOW, hop=HOP)
     if max_windows is not None and max_windows < len(windows):
         check_range("max_windows", max_windows, 1)
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(check_seed(seed))
         windows = windows[np.sort(rng.choice(len(windows), max_windows, replace=False))]
     return windows
 

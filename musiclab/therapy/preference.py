@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from musiclab.data.melody import MIN_PITCH, NO_EVENT, check_events
-from musiclab.errors import BadParameterError, check_range
+from musiclab.errors import BadParameterError, check_range, check_seed
 from musiclab.therapy.records import FEEDBACK_KINDS
 
 #: The features of a window, in the order of every feature vector.
@@ -291,7 +291,7 @@ class SimulatedListener:
     def random(cls, scale: FeatureScale, seed: int, strength: float = 3.0, **options) -> SimulatedListener:
         """A listener whose w* points in a random direction (seeded) with norm ``strength``."""
         check_range("strength", strength, 0.0)
-        direction = np.random.default_rng(seed).standard_normal(NUM_FEATURES)
+        direction = np.random.default_rng(check_seed(seed)).standard_normal(NUM_FEATURES)
         return cls(strength * direction / np.linalg.norm(direction), scale, **options)
 
     def probability(self, events, position) -> np.ndarray:

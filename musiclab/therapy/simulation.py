@@ -13,7 +13,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from musiclab.data.melody import STEPS_PER_QUARTER
-from musiclab.errors import BadParameterError, check_range
+from musiclab.errors import BadParameterError, check_range, check_seed
 from musiclab.therapy.feedback import Personaliser, record_feedback, seconds_to_step
 from musiclab.therapy.preference import SimulatedListener
 from musiclab.therapy.profiles import ProfileStore
@@ -79,7 +79,7 @@ def simulate_session(personaliser: Personaliser, listener: SimulatedListener, pi
     check_range("reactions", reactions, 1)
     if (store is None) != (profile is None):
         raise BadParameterError("give both store and profile, or neither")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     cfg = personaliser.config
     step_seconds = 60.0 / tempo_bpm / STEPS_PER_QUARTER
     history = SessionHistory(kind=listener.kind)
