@@ -40,11 +40,16 @@ OPTIONS = {"max_steps": "--max-steps", "max_pieces": "--max-pieces", "max_render
            "max_notes": "--max-notes"}
 
 
+def limit_error(name: str, what: str) -> LimitError:
+    """The LimitError for ``what`` (e.g. "length=1e+09") going over the limit ``name``: it says the
+    limit and how to raise it."""
+    option = f" or {OPTIONS[name]} on the command line" if name in OPTIONS else ""
+    return LimitError(f"{what} is over the limit {name} = {getattr(LIMITS, name):g}; raise it with "
+                      f"musiclab.limits.LIMITS.{name} = ...{option}")
+
+
 def check_limit(name: str, parameter: str, value: float) -> float:
     """Return ``value`` if it is within the limit ``name`` of :data:`LIMITS`, else raise LimitError."""
-    limit = getattr(LIMITS, name)
-    if value > limit:
-        option = f" or {OPTIONS[name]} on the command line" if name in OPTIONS else ""
-        raise LimitError(f"{parameter}={value:g} is over the limit {name} = {limit:g}; raise it with "
-                         f"musiclab.limits.LIMITS.{name} = ...{option}")
+    if value > getattr(LIMITS, name):
+        raise limit_error(name, f"{parameter}={value:g}")
     return value

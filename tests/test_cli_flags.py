@@ -41,7 +41,7 @@ def test_data_build(capsys, tmp_path, args, message):
     (["--max-seconds", "-5"], "--max-seconds must be a finite number above 0, got -5.0"),
     (["--max-seconds", "nan"], "--max-seconds must be a finite number above 0, got nan"),
     (["--max-notes", "0"], "--max-notes must be at least 1, got 0"),
-    (["--max-notes", "3"], "=4 is over the limit max_notes = 3; raise it with"),
+    (["--max-notes", "3"], "in.mid has more than 3 notes, which is over the limit max_notes = 3; raise it with"),
 ])
 def test_render(capsys, tmp_path, midi, args, message):
     refused(capsys, ["render", midi, tmp_path / "out.wav", *args], message, tmp_path / "out.wav")

@@ -15,7 +15,7 @@ import pretty_midi
 
 from musiclab.data.smf import midi_file_notes
 from musiclab.errors import BadFileError
-from musiclab.limits import LIMITS, LimitError, check_limit
+from musiclab.limits import LIMITS, limit_error
 
 #: File name endings the folder loaders read (any case).
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -62,11 +62,13 @@ def read_midi(path: Path) -> pretty_midi.PrettyMIDI:
     """
     data = path.read_bytes()
     try:
-        _, notes = midi_file_notes(data, max_notes=LIMITS.max_notes)
-        check_limit("max_notes", f"notes in {path}", len(notes))
-    except ValueError as exc:
-        if isinstance(exc, LimitError):
-            raise
+        counted = len(midi_file_notes(data, max_notes=LIMITS.max_notes)[1])
+    except ValueError:
+        counted = 0
+    if counted > LIMITS.max_notes:
+        raise limit_error("max_notes", f"{path} has more than {LIMITS.max_notes:,} notes, which")
     pm = pretty_midi.PrettyMIDI(io.BytesIO(data))
-    check_limit("max_notes", f"notes in {path}", sum(len(inst.notes) for inst in pm.instruments))
+    notes = sum(len(inst.notes) for inst in pm.instruments)
+    if notes > LIMITS.max_notes:
+        raise limit_error("max_notes", f"{path} has {notes:,} notes, which")
     return pm
