@@ -2,9 +2,11 @@
 error naming the file, by the library and by the command (exit 2), and no output is lost or half-written."""
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import zipfile
+from pathlib import Path
 
 import pretty_midi
 import pytest
@@ -208,7 +210,8 @@ def test_4_sample_writes_whole_midi_files_atomically(tmp_path, monkeypatch):
     out.write_bytes(b"an earlier take")
 
     def half_written(self, file):  # the MIDI writer dies halfway: the earlier file must survive whole
-        file.write(b"MThd\x00")
+        with open(file, "wb") if isinstance(file, (str, Path)) else contextlib.nullcontext(file) as handle:
+            handle.write(b"MThd\x00")
         raise OSError("disk full")
 
     monkeypatch.setattr(pretty_midi.PrettyMIDI, "write", half_written)
