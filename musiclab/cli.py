@@ -2,7 +2,7 @@
 
     musiclab data build [--corpus essen ...] [--subset default] [--refresh]
     musiclab data info
-    musiclab render IN.mid OUT.wav [--soundfont PATH] [--rate 22050]
+    musiclab render IN.mid OUT.wav [--soundfont PATH] [--rate 22050] [--engine auto]
     musiclab train note-rnn --preset fast --corpus essen --seed 0 --out MODEL.pt [--steps N ...]
     musiclab train note-cnn --preset fast --seed 0 --out CNN.pt [--steps N ...]
     musiclab train music-vae --preset cpu --steps 4000 --seed 0 --out VAE.pt
