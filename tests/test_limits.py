@@ -192,5 +192,5 @@ def test_rendering_a_long_file_to_disk_takes_bounded_memory(tmp_path):
     grown = subprocess.run([sys.executable, "-c", script, str(tmp_path / "long.mid"), str(tmp_path)], check=True,
                            capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent).stdout
     with wave.open(str(tmp_path / "out.wav")) as out:
-        assert out.getnframes() == 301 * 8000  # 5 minutes (rendered in memory, 10 minutes of this note took 222 MB more)
+        assert out.getnframes() == 301 * 8000  # 5 minutes (held in memory, 10 minutes of it took 222 MB more)
     assert int(grown) < 50  # MB above the peak of a render of one second
