@@ -85,7 +85,8 @@ def make_midi_files(folder: Path) -> dict[str, Path]:
     files["drums_only"] = _midi(folder / "drums_only.mid", _steps([36, 38, 42, 38] * 8), is_drum=True)
     files["unmapped_drums"] = _midi(folder / "unmapped_drums.mid", _steps([100, 101, 102, 103] * 4), is_drum=True)
     files["out_of_range_pitches"] = _midi(folder / "out_of_range_pitches.mid", _steps([0, 127, 5, 120, 1, 126]))
-    files["zero_length_notes"] = _midi(folder / "zero_length_notes.mid", [(60 + i, i * 0.25, i * 0.25) for i in range(8)])
+    files["zero_length_notes"] = _midi(folder / "zero_length_notes.mid",
+                                       [(60 + i, i * 0.25, i * 0.25) for i in range(8)])
     files["notes_20000"] = _midi(folder / "notes_20000.mid", _steps([60 + i % 12 for i in range(20_000)], 0.05))
     files["folder_as_file"] = folder / "folder_as_file.mid"
     files["folder_as_file"].mkdir()

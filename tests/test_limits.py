@@ -99,8 +99,9 @@ def test_every_midi_file_loader_refuses_more_notes_than_the_limit_naming_file_an
                                                                                          monkeypatch):
     path = many_notes(tmp_path / "long.mid", 300)
     monkeypatch.setattr(LIMITS, "max_notes", 200)
-    with pytest.raises(LimitError, match=r"long\.mid has more than 200 notes, which is over the limit max_notes = "
-                                         r"200; raise it with musiclab.limits.LIMITS.max_notes = \.\.\. or --max-notes"):
+    with pytest.raises(LimitError, match=r"long\.mid has more than 200 notes, which is over the limit "
+                                         r"max_notes = 200; raise it with musiclab.limits.LIMITS.max_notes = "
+                                         r"\.\.\. or --max-notes"):
         loader(path)
     monkeypatch.setattr(LIMITS, "max_notes", 300)
     loader(path)
