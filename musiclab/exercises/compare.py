@@ -70,7 +70,7 @@ def check_cases(exercise: str, answer, cases: Sequence[tuple[str, tuple]], refer
             agree = False
         if not agree:
             return failed(exercise, expected, show(got), _diagnosis(diagnose, got, want) or hint)
-    return passed(exercise, f"{what} on {len(cases)} cases", f"the same on all {len(cases)}")
+    return passed(exercise, f"{what}, on {len(cases)} cases", f"the same answer on all {len(cases)}")
 
 
 def _diagnosis(diagnose, got, want) -> str:

@@ -55,7 +55,7 @@ def check_tonic_ending_rule(answer) -> Feedback:
                        "+3 only at step 31 and only when the melody ends sounding a C: a C onset (C is "
                        "event 2, 14 or 26: TONIC_EVENT), or a hold (1) while the last onset so far is a C; "
                        "a note-off ends in silence", same=close(1e-9),
-                       what="the rule 'ends sounding a C' at 7 chosen and 40 random steps:")
+                       what="the rule 'ends sounding a C' (7 chosen steps and 40 random ones)")
 
 
 register(Exercise(
