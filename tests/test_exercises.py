@@ -5,6 +5,7 @@ of every notebook are covered."""
 from __future__ import annotations
 
 import ast
+from pathlib import Path
 
 import pytest
 
@@ -78,3 +79,15 @@ def test_a_check_never_raises_on_an_answer_of_the_wrong_kind(exercise_id):
 def test_an_unknown_exercise_id_names_the_valid_ones():
     with pytest.raises(UnknownNameError, match="00.1"):
         exercise("99.9")
+
+
+def test_the_readme_lists_every_exercise_with_its_level_and_minutes():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## For instructors", 1)[1].split("\n## ", 1)[0]
+    rows = {cells[0]: cells for cells in (
+        [cell.strip() for cell in line.strip("|").split("|")] for line in section.splitlines()
+        if line.startswith("| ") and line[2:4].isdigit())}
+    for exercise_id in IDS:
+        ex = EXERCISES[exercise_id]
+        assert exercise_id in rows, f"README 'For instructors' has no row for exercise {exercise_id}"
+        assert rows[exercise_id][-2:] == [ex.level, str(ex.minutes)], rows[exercise_id]
