@@ -99,3 +99,17 @@ def test_a_student_copy_runs_top_to_bottom_and_its_checks_say_not_yet(copies, na
     for cell in checks:
         text = "".join(output.get("data", {}).get("text/plain", "") for output in cell.outputs)
         assert "not yet" in text, (name, cell.source, text)
+
+
+def test_a_copy_of_a_notebook_that_is_gone_is_removed(tmp_path):
+    (tmp_path / "src").mkdir()
+    nbformat.write(tiny_notebook(), tmp_path / "src" / "02_tiny.ipynb")
+    (tmp_path / "out").mkdir()
+    nbformat.write(tiny_notebook(), tmp_path / "out" / "99_removed.ipynb")
+    written = student.write_student_copies(tmp_path / "src", tmp_path / "out")
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.ipynb")) == ["02_tiny.ipynb"] == [p.name for p in written]
+
+
+def test_an_empty_folder_is_refused_by_name(tmp_path):
+    with pytest.raises(BadFileError, match=str(tmp_path)):
+        student.write_student_copies(tmp_path, tmp_path / "out")

@@ -62,10 +62,13 @@ def student_notebook(nb, name: str = "notebook"):
 
 
 def write_student_copies(notebooks: Path = Path("notebooks"), out: Path = Path("build/student")) -> list[Path]:
-    """Write the student copy of every ``*.ipynb`` in ``notebooks`` into ``out``; return the paths written."""
+    """Write the student copy of every ``*.ipynb`` in ``notebooks`` into ``out`` (and remove copies of
+    notebooks that are gone); return the paths written."""
     sources = sorted(Path(notebooks).glob("*.ipynb"))
     if not sources:
         raise BadFileError(f"{notebooks}: no notebooks (*.ipynb) to copy")
+    for stale in set(Path(out).glob("*.ipynb")) - {Path(out) / source.name for source in sources}:
+        stale.unlink()
     written = []
     for source in sources:
         copy = student_notebook(nbformat.read(source, as_version=4), source.name)
