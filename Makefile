@@ -12,12 +12,13 @@ LAB_ARGS  ?=
 LAB_DIR   ?= notebooks
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test setup system-deps test-system-deps unit notebooks bench clean help
+.PHONY: lab test setup system-deps test-system-deps unit notebooks bench student clean help
 
 help:
 	@echo "make lab    set up (first time) and start JupyterLab on notebooks/"
 	@echo "make test   set up (first time) and run unit tests + every notebook under nbval"
 	@echo "make bench  run the benchmarks (tables + bench/results/*.json)"
+	@echo "make student  write student copies of the notebooks (no outputs, no solutions) to build/student/"
 
 lab: setup
 	$(BIN)/jupyter lab --notebook-dir=$(LAB_DIR) $(ALLOW_ROOT) $(LAB_ARGS)
@@ -33,6 +34,11 @@ notebooks: setup
 
 bench: setup
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done
+
+# Student copies: outputs stripped, each "# SOLUTION NN.k" cell swapped for its stub (tools/student.py).
+# tests/test_student_copies.py (part of `make test`) builds them and runs each top to bottom.
+student: setup
+	$(BIN)/python tools/student.py notebooks build/student
 
 setup: system-deps $(STAMP)
 

@@ -52,3 +52,9 @@ def exercise(exercise_id: str) -> Exercise:
     """The registered exercise ``exercise_id`` (all notebook modules are imported first)."""
     import musiclab.exercises  # noqa: F401  (registers every notebook's exercises)
     return EXERCISES[check_choice("exercise id", exercise_id, sorted(EXERCISES))]
+
+
+def check(exercise_id: str, answer) -> Feedback:
+    """Check ``answer`` (what the student's cell defined) against exercise ``exercise_id``; never raises
+    for a wrong or unfinished answer. A notebook's check cell: ``nb02.check("02.1", tonic_ending_rule)``."""
+    return exercise(exercise_id).check(answer)
