@@ -81,6 +81,7 @@ def test_widgets_are_drawn_from_their_saved_state_without_javascript(built):
         page = (built / f"{notebook.stem}.html").read_text()
         assert "widget-view+json" not in page and "widget-state+json" not in page
         assert "(an interactive widget: run the notebook to use it)" not in page, notebook.stem
+        assert "NBVAL_" not in page, notebook.stem
 
 
 @pytest.mark.slow

@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 AUTOPLAY = re.compile(r"""\s+autoplay(=("autoplay"|'autoplay'|"true"|""))?""", re.IGNORECASE)
+NBVAL_MARKER = re.compile(r"^# NBVAL_[A-Z_]+\s*$")
 BOX_STYLE = {"VBoxModel": "flex-direction:column", "BoxModel": "flex-direction:column",
              "GridBoxModel": "flex-direction:row;flex-wrap:wrap", "HBoxModel": "flex-direction:row;flex-wrap:wrap"}
 TEXT_INPUTS = {"TextModel": "text", "PasswordModel": "password", "IntTextModel": "number",
@@ -132,9 +133,12 @@ def render_outputs(outputs: list, models: dict, depth: int = 0) -> str:
 
 def static_notebook(nb) -> nbformat.NotebookNode:
     """``nb`` with each widget output replaced by its saved state drawn as HTML, the widget state
-    dropped from the metadata (no widget JavaScript is needed), and no audio autoplaying."""
+    dropped from the metadata (no widget JavaScript is needed), no audio autoplaying, and no
+    ``# NBVAL_...`` marker lines in the code shown."""
     models = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
     for cell in nb.cells:
+        if cell.cell_type == "code":  # nbval's markers are for the tests, not for the reader
+            cell.source = "\n".join(line for line in cell.source.split("\n") if not NBVAL_MARKER.match(line))
         for output in cell.get("outputs", []):
             data = output.get("data", {})
             if WIDGET_VIEW in data:
