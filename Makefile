@@ -12,13 +12,14 @@ LAB_ARGS  ?=
 LAB_DIR   ?= notebooks
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test setup system-deps test-system-deps unit notebooks bench student clean help
+.PHONY: lab test setup system-deps test-system-deps unit notebooks bench student book clean help
 
 help:
 	@echo "make lab    set up (first time) and start JupyterLab on notebooks/"
 	@echo "make test   set up (first time) and run unit tests + every notebook under nbval"
 	@echo "make bench  run the benchmarks (tables + bench/results/*.json)"
 	@echo "make student  write student copies of the notebooks (no outputs, no solutions) to build/student/"
+	@echo "make book   build the browsable HTML book of the notebooks in build/book/ (offline)"
 
 lab: setup
 	$(BIN)/jupyter lab --notebook-dir=$(LAB_DIR) $(ALLOW_ROOT) $(LAB_ARGS)
@@ -31,6 +32,9 @@ unit: setup
 
 notebooks: setup
 	$(BIN)/python -m pytest notebooks --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+book: setup
+	$(BIN)/python tools/book.py build/book
 
 bench: setup
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done

@@ -6,6 +6,6 @@ exercises; the reference solutions live apart in ``musiclab.exercises.solutions`
 """
 from musiclab.exercises.feedback import Feedback
 from musiclab.exercises.registry import EXERCISES, Exercise, exercise
-from musiclab.exercises import nb00, nb01, nb02, nb03  # registers their exercises
+from musiclab.exercises import nb00, nb01, nb02, nb03, nb04, nb05, nb06, nb07  # registers their exercises
 
 __all__ = ["Feedback", "Exercise", "EXERCISES", "exercise"]
