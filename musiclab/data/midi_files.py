@@ -47,3 +47,11 @@ def no_melody(pm: pretty_midi.PrettyMIDI) -> str:
     if any(inst.notes for inst in pm.instruments):
         return "has only drum notes (MIDI channel 10), no melody"
     return "has no notes"
+
+
+def melody_part(pm: pretty_midi.PrettyMIDI) -> int:
+    """Index of the melody line of ``pm``: the non-drum instrument with notes whose mean pitch is
+    highest (the top part of a score, as a soprano over a bass). Check :func:`no_melody` first."""
+    parts = [(float(sum(n.pitch for n in inst.notes)) / len(inst.notes), -i)
+             for i, inst in enumerate(pm.instruments) if not inst.is_drum and inst.notes]
+    return -max(parts)[1]
