@@ -103,7 +103,8 @@ def mean(value: float) -> float:
     """The mean of ``value`` over the processes (``value`` itself for one process)."""
     if not active():
         return float(value)
-    total = torch.tensor([float(value)], dtype=torch.float64)
+    on = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else None
+    total = torch.tensor([float(value)], dtype=torch.float64, device=on)  # NCCL reduces GPU tensors only
     dist.all_reduce(total)
     return total.item() / world_size()
 

@@ -101,7 +101,8 @@ class WindowData:
         parts = ", ".join(f"{name} {len(self.names[name]):,} pieces → {self.split(name).shape[0]:,} windows"
                           for name in SPLITS)
         unit = "tokens" if self.vocabulary is not None else "steps"
-        return f"{self.corpus}/{self.subset}, windows of {self.window} {unit}: {parts}"
+        source = self.corpus if self.files else f"{self.corpus}/{self.subset}"
+        return f"{source}, windows of {self.window} {unit}: {parts}"
 
     def report(self) -> str:
         """The end-of-training summary: files (or pieces) read, skipped by reason, windows per split."""
