@@ -15,7 +15,8 @@
 4. Times the same command on the folder with 1 process and under ``torchrun --nproc_per_node=2``
    (gloo, one thread each; the 2-process run splits every global batch of 64 in two).
 
-Prints a table and writes bench/results/own_corpus.json (with the machine's load average).
+Prints a table and writes bench/results/own_corpus.json (``--quick``: own_corpus_quick.json), with the
+machine's load average.
 
     python bench/own_corpus.py             # 2,000 tunes, 3 cold builds, 200-step 1 vs 2 process timing
     python bench/own_corpus.py --quick     # 400 tunes, 1 cold build, 40-step timing
@@ -50,6 +51,8 @@ from musiclab.models.melody_data import load_trained, load_windows, score  # noq
 from musiclab.runtime import CACHE_ENV, atomic_write_bytes  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "own_corpus.json"
+#: Where ``--quick`` writes, so that ``make bench`` leaves the full figures alone.
+QUICK_RESULTS = ROOT / "bench" / "results" / "own_corpus_quick.json"
 BROKEN_KINDS = ("random bytes", "truncated", "empty", "drums only", "no notes")
 #: What the loader should call each kind of broken file.
 EXPECTED_REASON = {"random bytes": "not a readable MIDI file", "truncated": "not a readable MIDI file",
@@ -195,7 +198,8 @@ def main() -> None:
         results["processes"] = {"steps": steps, "global_batch": 64, "one_process_steps_per_s": one,
                                 "two_processes_steps_per_s": two}
     results["load_after"] = os.getloadavg()
-    atomic_write_bytes(RESULTS, (json.dumps(results, indent=2) + "\n").encode())
+    path = QUICK_RESULTS if args.quick else RESULTS
+    atomic_write_bytes(path, (json.dumps(results, indent=2) + "\n").encode())
     build, nll = results["build"], results["nll"]
     print(f"folder: {tunes:,} Essen tunes as MIDI + 20 broken files ({build['files']:,} files)")
     print(f"cache build from scratch: median {build['cold_median_seconds']:.1f} s over {runs} "
@@ -213,7 +217,7 @@ def main() -> None:
     processes = results["processes"]
     print(f"steps/s, fast preset, global batch 64, {steps} steps: 1 process {processes['one_process_steps_per_s']:.1f}, "
           f"2 processes (torchrun, gloo) {processes['two_processes_steps_per_s']:.1f}")
-    print(f"wrote {RESULTS.relative_to(ROOT)}")
+    print(f"wrote {path.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
