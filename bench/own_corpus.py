@@ -28,6 +28,7 @@ import json
 import os
 import platform
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -108,16 +109,25 @@ def write_folder(folder: Path, count: int, seed: int = 0) -> dict:
     return written
 
 
-def cold_builds(folder: Path, runs: int) -> list[float]:
-    """Seconds of ``runs`` builds of the folder's cache from scratch, each in a fresh cache folder."""
-    seconds = []
+def cold_builds(folder: Path, runs: int) -> tuple[list[float], list[float]]:
+    """Wall seconds and CPU seconds (this process and its workers) of ``runs`` builds of the folder's
+    cache from scratch, each in a fresh cache folder. CPU time hardly depends on how busy the machine is."""
+    seconds, cpu = [], []
     for _ in range(runs):
         with tempfile.TemporaryDirectory(prefix="own-corpus-cache-") as cache:
             os.environ[CACHE_ENV] = cache
+            before = cpu_seconds()
             started = time.perf_counter()
             quiet_load(folder)
             seconds.append(time.perf_counter() - started)
-    return seconds
+            cpu.append(cpu_seconds() - before)
+    return seconds, cpu
+
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process and of its finished child processes."""
+    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    return sum(u.ru_utime + u.ru_stime for u in usage)
 
 
 def quiet_load(folder: Path):
@@ -151,7 +161,7 @@ def main() -> None:
         work = Path(work_dir)
         folder = work / "my_folder"
         written = write_folder(folder, tunes)
-        cold = cold_builds(folder, runs)
+        cold, cold_cpu = cold_builds(folder, runs)
         os.environ[CACHE_ENV] = str(work / "cache")
         quiet_load(folder)  # build once into this run's cache ...
         started = time.perf_counter()
@@ -161,6 +171,7 @@ def main() -> None:
         broken = {name: why for name, why in melodies.skipped_ids.items() if name.startswith("broken/")}
         results["build"] = {
             "files": melodies.files, "cold_seconds": cold, "cold_median_seconds": statistics.median(cold),
+            "cold_cpu_seconds": cold_cpu,
             "from_cache_seconds": warm, "tunes_read": len(melodies), "skipped": melodies.skipped,
             "broken_skipped": len(broken),
             "broken_reasons_as_expected": all(EXPECTED_REASON[k] == broken.get(f"broken/{k.replace(' ', '_')}_{i}.mid")
@@ -203,7 +214,7 @@ def main() -> None:
     build, nll = results["build"], results["nll"]
     print(f"folder: {tunes:,} Essen tunes as MIDI + 20 broken files ({build['files']:,} files)")
     print(f"cache build from scratch: median {build['cold_median_seconds']:.1f} s over {runs} "
-          f"({', '.join(f'{s:.1f}' for s in cold)}); from cache {build['from_cache_seconds']:.2f} s "
+          f"({', '.join(f'{s:.1f}' for s in cold)}; CPU time {statistics.median(cold_cpu):.1f} s); from cache {build['from_cache_seconds']:.2f} s "
           f"(load {results['load_before'][0]:.1f} before, {results['load_after'][0]:.1f} after)")
     print(f"skipped: {build['skipped']} (broken skipped {build['broken_skipped']}/20, reasons as expected: "
           f"{build['broken_reasons_as_expected']}; good files skipped {build['good_files_skipped']}); "
