@@ -3,9 +3,10 @@
     musiclab data build [--corpus essen ...] [--subset default] [--refresh]
     musiclab data info
     musiclab render IN.mid OUT.wav [--soundfont PATH] [--rate 22050] [--engine auto]
-    musiclab train note-rnn --preset fast --corpus essen --seed 0 --out MODEL.pt [--steps N ...]
-    musiclab train note-cnn --preset fast --seed 0 --out CNN.pt [--steps N ...]
-    musiclab train music-vae --preset cpu --steps 4000 --seed 0 --out VAE.pt
+    musiclab train note-rnn --preset fast --corpus essen --seed 0 --out MODEL.pt [--steps N ...]   (or --corpus FOLDER)
+    musiclab train note-cnn --preset fast --seed 0 --out CNN.pt [--corpus DRUM_FOLDER] [--steps N ...]
+    musiclab train music-vae --preset cpu --steps 4000 --seed 0 --out VAE.pt [--corpus MY_FOLDER]
+    torchrun --nproc_per_node=N -m musiclab.cli train ...          (DistributedDataParallel)
     musiclab sample MODEL OUT.mid [--length 128] [--temperature 1.0] [--seed 0] [--n 1]
     musiclab tune --model melody --algorithm dqn --seed 0 --out Q.pt   (or --model drums --rules groove)
     musiclab launchpad train --q-function mlp --seed 0 --out AGENT.pt
@@ -30,8 +31,10 @@ DEFAULT_PRESETS = {"note-rnn": "fast", "note-cnn": "fast", "music-vae": "cpu"}
 NOTE_RNN_PRESETS = ("fast", "rl_tuner", "therapy", "classic")
 TRAIN_PRESETS = {"note-rnn": NOTE_RNN_PRESETS, "note-cnn": ("fast", "paper"),
                  "music-vae": ("cpu", "small", "big", "hierarchical")}
-#: Corpora ``musiclab train`` reads (see ``musiclab.models.melody_data.CORPORA``).
+#: Corpora ``musiclab train`` reads by name (``melody_data.CORPORA``); any other --corpus is a folder.
 TRAIN_CORPORA = ("essen", "oneill", "chorales", "chorale-tokens")
+#: The --corpus of ``musiclab train MODEL`` without one.
+DEFAULT_CORPORA = {"note-rnn": "essen", "note-cnn": "mma", "music-vae": "essen"}
 #: ``musiclab train`` options that override a NoteRNNConfig / TrainConfig field: option -> field.
 MODEL_OPTIONS = {"hidden": "hidden_size", "layers": "num_layers", "dropout": "dropout",
                  "embedding": "embedding_dim"}
@@ -52,8 +55,8 @@ SEEDS = ("seed", "split_seed", "env_seed")
 AMOUNTS = ("temperature", "tempo", "lr", "max_render_seconds")
 #: ``musiclab train`` options each model takes (the rest are refused for it before any work).
 TRAIN_FLAGS = ("corpus", "subset", "split_seed", "hop", "device", *MODEL_OPTIONS, *TRAIN_OPTIONS)
-TRAIN_TAKES = {"note-rnn": TRAIN_FLAGS, "note-cnn": ("steps", "eval_every", "threads"),
-               "music-vae": ("steps", "batch_size", "lr", "eval_every")}
+TRAIN_TAKES = {"note-rnn": TRAIN_FLAGS, "note-cnn": ("corpus", "steps", "eval_every", "threads", "device"),
+               "music-vae": ("corpus", "steps", "batch_size", "lr", "eval_every", "device")}
 
 
 def _option(dest: str) -> str:
@@ -124,8 +127,8 @@ def cmd_render(args: argparse.Namespace) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    """Train a Note-RNN preset on a corpus (or the drum Note-CNN on the grooves, or the MusicVAE on
-    Essen 2-bar windows); save weights, config, command and figures to --out."""
+    """Train a Note-RNN, drum Note-CNN or MusicVAE preset on a corpus or your folder; save weights,
+    config, command and figures to --out (under torchrun: rank 0 prints and saves)."""
     from musiclab.errors import BadParameterError, check_choice
     from musiclab.runtime import check_output_path
 
@@ -136,10 +139,12 @@ def cmd_train(args: argparse.Namespace) -> None:
     if unused:
         raise BadParameterError(f"train {args.model} does not take {', '.join(unused)}; it takes --preset, --seed, "
                                 f"--out, --quiet, {', '.join(_option(d) for d in TRAIN_TAKES[args.model])}")
+    args.corpus = args.corpus or DEFAULT_CORPORA[args.model]
     if args.model == "note-cnn":
         return _train_note_cnn(args)
     if args.model == "music-vae":
         return _train_music_vae(args)
+    from musiclab.models.distributed import is_main
     from musiclab.models.note_rnn_training import train_note_rnn
 
     model_overrides = {f: getattr(args, o) for o, f in MODEL_OPTIONS.items() if getattr(args, o) is not None}
@@ -149,21 +154,26 @@ def cmd_train(args: argparse.Namespace) -> None:
                               model_overrides=model_overrides, train_overrides=train_overrides,
                               device=args.device, quiet=args.quiet,
                               command=args.command_line, announce=lambda text: print(text, flush=True))
+    if not is_main():
+        return
     out = Path(args.out)
     print(f"validation: NLL {valid['nll']:.4f} nats/step, accuracy {valid['accuracy']:.4f} "
           f"({valid['steps']} steps, {valid['stop_reason']}, {valid['seconds']:.1f} s, "
-          f"{valid['steps_per_second']:.1f} steps/s)")
+          f"{valid['steps_per_second']:.1f} steps/s)\ndata: {valid['report']}")
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
 
 
 def _train_music_vae(args: argparse.Namespace) -> None:
-    """Train a MusicVAE preset on Essen 2-bar windows (``musiclab.models.vae_training``); print its figures."""
+    """Train a MusicVAE preset on 2-bar windows of a corpus (``musiclab.models.vae_training``)."""
+    from musiclab.models.distributed import is_main
     from musiclab.models.vae_training import TRAIN_DEFAULTS, train_music_vae
 
     options = {name: getattr(args, name) if getattr(args, name) is not None else default
                for name, default in TRAIN_DEFAULTS.items()}
-    _, figures = train_music_vae(args.preset, args.steps if args.steps is not None else 4000, args.seed,
-                                 args.out, args.quiet, **options)
+    _, figures = train_music_vae(args.preset, args.steps if args.steps is not None else 4000, args.seed, args.out,
+                                 args.quiet, corpus=args.corpus, device=args.device or "cpu", **options)
+    if not is_main():
+        return
     for key in ("train_seconds", "test_reconstruction_accuracy", "test_teacher_forced_accuracy",
                 "test_kl_bits", "test_recon_nats"):
         print(f"{key}: {figures[key]}")
@@ -171,14 +181,21 @@ def _train_music_vae(args: argparse.Namespace) -> None:
 
 
 def _train_note_cnn(args: argparse.Namespace) -> None:
-    """Train the drum Note-CNN on the mma groove split (``musiclab.models.drum_data``)."""
-    from musiclab.models.drum_data import train_drum_cnn
+    """Train the drum Note-CNN on the mma grooves or a drum MIDI folder (``musiclab.models.drum_data``)."""
+    from musiclab.models import distributed
+    from musiclab.models.drum_data import load_drum_data, train_drum_cnn
 
     overrides = {field: getattr(args, option) for option, field in
                  (("steps", "steps"), ("eval_every", "eval_every"), ("threads", "num_threads"))
                  if getattr(args, option) is not None}
-    _, history = train_drum_cnn(args.preset, args.seed, args.out, quiet=args.quiet, **overrides)
-    print(f"validation: {', '.join(f'{k} {v[-1]:.4f}' for k, v in history.valid.items())}; wrote {args.out}")
+    device = args.device or "cpu"
+    with distributed.main_first(device):  # rank 0 builds a folder's cache, the others read it
+        data = load_drum_data(args.corpus, quiet=args.quiet or not distributed.is_main())
+    _, history = train_drum_cnn(args.preset, args.seed, args.out, data=data, quiet=args.quiet,
+                                source=args.corpus, device=device, **overrides)
+    if distributed.is_main():
+        print(f"validation: {', '.join(f'{k} {v[-1]:.4f}' for k, v in history.valid.items())}\n"
+              f"data: {data.report()}\nwrote {args.out}")
 
 
 #: Options of ``musiclab tune`` that only one kind of model takes: option -> the --model that takes it.
@@ -319,8 +336,9 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("model", choices=TRAINABLE, help="what to train")
     fit.add_argument("--preset", default=None, help="model shape and training recipe; " + "; ".join(
         f"{model}: {', '.join(names)} (default {DEFAULT_PRESETS[model]})" for model, names in TRAIN_PRESETS.items()))
-    fit.add_argument("--corpus", default=None, choices=TRAIN_CORPORA,
-                     help="melodies (essen, oneill, chorales sopranos) or chorale-tokens (notes and chords)")
+    fit.add_argument("--corpus", default=None,
+                     help=f"note-rnn: {', '.join(TRAIN_CORPORA)} (default essen) or a folder of your MIDI / ABC "
+                          "files; music-vae: essen or a folder; note-cnn: mma or a drum MIDI folder")
     fit.add_argument("--subset", default=None,
                      help="corpus subset: default, all, a collection name such as kinder0; chorales: sample")
     fit.add_argument("--seed", type=int, default=0, help="seeds the initial weights, batches and dropout")
@@ -336,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
             "--dropout": (float, "dropout"), "--embedding": (int, "input embedding size")}.items():
         names = (option, "--num-threads") if option == "--threads" else (option,)
         fit.add_argument(*names, type=kind, default=None, help=f"{text} (default: the preset's)")
-    fit.add_argument("--device", default=None, help="torch device (default: CUDA when present, else CPU)")
+    fit.add_argument("--device", default=None, help="torch device (note-rnn: CUDA when present; others: cpu)")
     fit.add_argument("--quiet", action="store_true", help="no progress bars")
     fit.set_defaults(func=cmd_train)
 

@@ -51,6 +51,16 @@ def settings_hash(settings: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def files_digest(root: Path, paths: list[Path]) -> str:
+    """A SHA-256 (hex) of every file's path relative to ``root`` and its bytes: a cache key that
+    changes when any file of a folder is added, removed, renamed or edited."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
 def cache_path(name: str, settings: dict) -> Path:
     """Where the entry for ``name`` and ``settings`` lives: ``cache_dir()/NAME-HASH.pkl``."""
     if not _NAME_RE.match(name):

@@ -75,6 +75,8 @@ class MelodySet:
     skipped: dict[str, int] = field(default_factory=dict)
     skipped_ids: dict[str, str] = field(default_factory=dict)
     subset: str = "default"
+    files: int = 0
+    """Files read, for a folder of your own (0 for the built-in corpora)."""
 
     def __len__(self) -> int:
         return len(self.tunes)
@@ -111,6 +113,8 @@ class MelodySet:
         """One line: how many tunes and steps, and what was skipped why."""
         steps = sum(t.steps for t in self.tunes)
         text = f"{self.corpus}/{self.subset}: {len(self.tunes):,} tunes, {steps:,} sixteenth steps"
+        if self.files:
+            text += f" from {self.files:,} files read"
         if self.skipped:
             reasons = ", ".join(f"{n} {why}" for why, n in sorted(self.skipped.items()))
             text += f"; skipped {sum(self.skipped.values())} ({reasons})"

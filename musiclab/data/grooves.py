@@ -25,7 +25,7 @@ import numpy as np
 import pretty_midi
 from tqdm.auto import tqdm
 
-from musiclab.data.cache import cached
+from musiclab.data.cache import cached, files_digest
 from musiclab.data.drum_midi import DrumTrack, UnusableFile, drum_track, folder_grids, window_grid
 from musiclab.data.drums import DRUM_MAP, GRID_STEPS, SILENCE, STEP_PRIORITY, DrumSet, distinct_grids
 from musiclab.data.midi_files import midi_files
@@ -252,7 +252,7 @@ def load_grooves(source: str | os.PathLike = "mma", refresh: bool = False,
     Any other ``source`` is a folder searched recursively for .mid/.midi files (the Groove
     MIDI Dataset layout); every non-silent 2-bar window of every 4/4 drum file becomes a grid.
     Unusable files are skipped, counted, listed in ``bad_files`` and named in a warning.
-    Results are cached (``refresh=True`` rebuilds). Raises MusiclabError when mma is needed
+    Results are cached, a folder's by its content (``refresh=True`` rebuilds). Raises MusiclabError when mma is needed
     but missing, BadFileError when the folder is missing or yields no grid.
     """
     if str(source) == "mma":
@@ -267,10 +267,8 @@ def load_grooves(source: str | os.PathLike = "mma", refresh: bool = False,
     if not folder.is_dir():
         raise BadFileError(f"source {str(source)!r} is neither 'mma' nor an existing folder of drum MIDI files")
     folder = folder.resolve()
-    listing = [(p.relative_to(folder).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
-               for p in midi_files(folder)]
     settings = {"source": str(folder), "encoding": _ENCODING, "max_notes": LIMITS.max_notes,
-                "files": hashlib.sha256(json.dumps(listing).encode()).hexdigest()}
+                "content": files_digest(folder, midi_files(folder))}
     data = cached("folder_drum_grids", settings, lambda: folder_grids(folder, quiet),
                   refresh=refresh, quiet=quiet)
     drums = DrumSet(**data)

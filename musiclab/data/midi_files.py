@@ -72,3 +72,11 @@ def read_midi(path: Path) -> pretty_midi.PrettyMIDI:
     if notes > LIMITS.max_notes:
         raise limit_error("max_notes", f"{path} has {notes:,} notes, which")
     return pm
+
+
+def melody_part(pm: pretty_midi.PrettyMIDI) -> int:
+    """Index of the melody line of ``pm``: the non-drum instrument with notes whose mean pitch is
+    highest (the top part of a score, as a soprano over a bass). Check :func:`no_melody` first."""
+    parts = [(float(sum(n.pitch for n in inst.notes)) / len(inst.notes), -i)
+             for i, inst in enumerate(pm.instruments) if not inst.is_drum and inst.notes]
+    return -max(parts)[1]

@@ -1,7 +1,8 @@
 """Melodies of the user's MIDI files: one file, or every file of a folder.
 
-Quantised to 16ths, highest note kept, moved by octaves into MIDI 48..83 (not transposed);
-unusable files raise BadFileError (one file) or are skipped and counted (a folder).
+The melody is the highest non-drum part; quantised to 16ths, highest note kept, moved by octaves
+into MIDI 48..83 (not transposed); unusable files raise BadFileError (one file) or are skipped and
+counted (a folder). Training folders (transposed like the corpora, cached): ``folder_corpus``.
 """
 from __future__ import annotations
 
@@ -10,17 +11,19 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pretty_midi
 from tqdm.auto import tqdm
 
 from musiclab.data.corpus import MelodySet, Tune, count_reasons
 from musiclab.data.melody import from_pretty_midi
-from musiclab.data.midi_files import midi_files, missing_file, no_melody, read_midi
+from musiclab.data.midi_files import melody_part, midi_files, missing_file, no_melody, read_midi
 from musiclab.errors import BadFileError, BadParameterError
 from musiclab.limits import LimitError
 
 
-def _read_midi_melody(path: Path, fold: bool) -> tuple[np.ndarray | None, str, str]:
-    """``(events, "", "")`` or ``(None, reason, detail)`` for one MIDI file."""
+def read_melody_file(path: Path) -> tuple[pretty_midi.PrettyMIDI | None, str, str]:
+    """``(pm, "", "")`` for a MIDI file with a melody, or ``(None, reason, detail)``: the short
+    reason folder loaders count ('missing', 'not a readable MIDI file', 'no notes', 'no melody')."""
     missing = missing_file(path)
     if missing:
         return None, "missing", missing
@@ -33,15 +36,22 @@ def _read_midi_melody(path: Path, fold: bool) -> tuple[np.ndarray | None, str, s
     empty = no_melody(pm)
     if empty:
         return None, "no melody" if "drum" in empty else "no notes", empty
-    melodic = [i for i, inst in enumerate(pm.instruments) if not inst.is_drum and inst.notes]
+    return pm, "", ""
+
+
+def _read_midi_melody(path: Path, fold: bool) -> tuple[np.ndarray | None, str, str]:
+    """``(events, "", "")`` or ``(None, reason, detail)`` for one MIDI file."""
+    pm, reason, detail = read_melody_file(path)
+    if pm is None:
+        return None, reason, detail
     try:
-        return from_pretty_midi(pm, melodic[0], fold=fold), "", ""
+        return from_pretty_midi(pm, melody_part(pm), fold=fold), "", ""
     except BadParameterError as exc:
         return None, "pitch range too wide", str(exc)
 
 
 def load_midi_melody(path: str | os.PathLike, fold: bool = False) -> np.ndarray:
-    """Events of the melody of a MIDI file (its first non-drum instrument with notes).
+    """Events of the melody of a MIDI file (its highest non-drum part, see ``melody_part``).
 
     Quantised to 16ths, highest note kept, moved by octaves into 48..83 (not transposed).
     Raises BadFileError naming the file if it is missing, a folder, empty, truncated, not MIDI,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -24,8 +25,9 @@ from musiclab.checkpoints import save_checkpoint
 from musiclab.data.corpus import split_tunes
 from musiclab.data.drums import GRID_STEPS, NUM_DRUM_CLASSES, DrumSet
 from musiclab.data.grooves import load_grooves
+from musiclab.data.midi_files import midi_files
 from musiclab.errors import BadParameterError, check_choice, check_range, check_seed
-from musiclab.models import note_cnn
+from musiclab.models import distributed, note_cnn
 from musiclab.models.baselines import NGramModel
 from musiclab.models.melody_data import score
 from musiclab.models.train import train
@@ -63,6 +65,8 @@ class DrumData:
     test: torch.Tensor
     names: dict[str, list[str]] = field(repr=False)
     skipped: dict[str, int] = field(default_factory=dict)
+    files: int = 0
+    """MIDI files read from a folder (0 for mma's library)."""
 
     num_classes: int = NUM_DRUM_CLASSES
 
@@ -80,6 +84,13 @@ class DrumData:
         """One line: the source and the number of grids per split."""
         parts = ", ".join(f"{name} {self.split(name).shape[0]:,}" for name in SPLITS)
         return f"drum grids from {self.source}: {parts} (2 bars of 32 sixteenths each)"
+
+    def report(self) -> str:
+        """The end-of-training summary: files read, what was skipped by reason, grids per split."""
+        read = f"files read {self.files:,}; " if self.files else ""
+        skipped = ", ".join(f"{n} {why}" for why, n in sorted(self.skipped.items())) or "none"
+        grids = ", ".join(f"{name} {self.split(name).shape[0]:,}" for name in SPLITS)
+        return f"{read}skipped {sum(self.skipped.values()):,} ({skipped}); 2-bar grids: {grids}"
 
 
 def split_drums(drums: DrumSet, split_seed: int = 0, source: str = "grooves") -> DrumData:
@@ -106,7 +117,10 @@ def split_drums(drums: DrumSet, split_seed: int = 0, source: str = "grooves") ->
 def load_drum_data(source: str | os.PathLike = "mma", split_seed: int = 0, quiet: bool = False) -> DrumData:
     """Load the groove set ``source`` ('mma' or a folder of drum MIDI files; cached after the first
     build) and split it with :func:`split_drums`. Notebook 05, ``bench/drums.py``, the drum CLI."""
-    return split_drums(load_grooves(source, quiet=quiet), split_seed, str(source))
+    data = split_drums(load_grooves(source, quiet=quiet), split_seed, str(source))
+    if str(source) != "mma":
+        data.files = len(midi_files(Path(source).expanduser()))
+    return data
 
 
 def primers(grids, n: int, seed: int | np.random.Generator, length: int = SKIP_FIRST) -> torch.Tensor:
@@ -144,21 +158,28 @@ def held_out_scores(model, data: DrumData, split: str = "test") -> dict[str, flo
 
 
 def train_drum_cnn(preset: str = "fast", seed: int = 0, out_path=None, data: DrumData | None = None,
-                   quiet: bool = False, **overrides) -> tuple[note_cnn.NoteCNN, TrainHistory]:
+                   quiet: bool = False, source: str = "mma", device="cpu",
+                   **overrides) -> tuple[note_cnn.NoteCNN, TrainHistory]:
     """Train a drum Note-CNN of model preset ``preset`` with the training preset of the same name
-    (any ``TrainConfig`` field overridable, e.g. ``steps=200``) on the mma grooves' train split;
-    save it to ``out_path`` when given, with the data, the held-out scores and the command.
+    (any ``TrainConfig`` field overridable, e.g. ``steps=200``) on the train split of ``data`` (default:
+    the grooves of ``source``, 'mma' or a folder of drum MIDI files in the Groove MIDI Dataset layout);
+    save it to ``out_path`` when given (rank 0 only under torchrun), with the data, the held-out
+    scores and the command.
 
     What ``musiclab train note-cnn`` calls; the shipped ``data/checkpoints/drum_cnn_fast.pt`` is
     ``train_drum_cnn('fast', 0, 'data/checkpoints/drum_cnn_fast.pt', num_threads=1)``. Notebook 05.
     """
-    data = data if data is not None else load_drum_data(quiet=quiet)
+    if data is None:
+        with distributed.main_first(device):  # rank 0 builds a folder's cache, the others read it
+            data = load_drum_data(source, quiet=quiet or not distributed.is_main())
     config = note_cnn.train_config(preset, seed=seed, **overrides)
     seed_everything(seed)  # the initial weights; train() re-seeds for the batch order
     model = note_cnn.NoteCNN(note_cnn.preset(preset))
-    history = train(model, data.train, data.valid, config, device="cpu", quiet=quiet)
-    if out_path is not None:
+    history = train(model, data.train, data.valid, config, device=device, quiet=quiet)
+    model.cpu()
+    if out_path is not None and distributed.is_main():
         options = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in sorted(overrides.items()))
+        options += f" --corpus {source}" if str(source) != "mma" else ""
         extra = {"data": data.describe(), "history": vars(history),
                  "test": held_out_scores(model, data, "test"),
                  "command": f"musiclab train note-cnn --preset {preset} --seed {seed} {options} "

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -28,9 +29,10 @@ from musiclab.checkpoints import (CheckpointMismatchError, load_checkpoint, mode
                                   resolve_checkpoint)
 from musiclab.data.chords import TokenConfig, Vocabulary, chorale_tokens, token_windows
 from musiclab.data.corpus import CORPORA as MELODY_CORPORA
-from musiclab.data.corpus import load_melodies, split_tunes
+from musiclab.data.corpus import MelodySet, load_melodies, split_tunes
+from musiclab.data.folder_corpus import load_folder_melodies
 from musiclab.data.melody import NUM_CLASSES, event_names, make_windows
-from musiclab.errors import BadParameterError, check_choice, check_range
+from musiclab.errors import BadParameterError, UnknownNameError, check_choice, check_range
 from musiclab.models import train_config
 from musiclab.models.baselines import NGramModel, TopPitchesModel
 from musiclab.models.sequence import as_token_batch
@@ -68,6 +70,8 @@ class WindowData:
     names: dict[str, list[str]] = field(repr=False)
     vocabulary: Vocabulary | None = None
     skipped: dict[str, int] = field(default_factory=dict)
+    files: int = 0
+    """Files read from a folder of your own (0 for the built-in corpora)."""
 
     @property
     def num_classes(self) -> int:
@@ -97,7 +101,16 @@ class WindowData:
         parts = ", ".join(f"{name} {len(self.names[name]):,} pieces → {self.split(name).shape[0]:,} windows"
                           for name in SPLITS)
         unit = "tokens" if self.vocabulary is not None else "steps"
-        return f"{self.corpus}/{self.subset}, windows of {self.window} {unit}: {parts}"
+        source = self.corpus if self.files else f"{self.corpus}/{self.subset}"
+        return f"{source}, windows of {self.window} {unit}: {parts}"
+
+    def report(self) -> str:
+        """The end-of-training summary: files (or pieces) read, skipped by reason, windows per split."""
+        pieces = sum(len(self.names[name]) for name in SPLITS)
+        read = f"files read {self.files:,} ({pieces:,} pieces)" if self.files else f"pieces read {pieces:,}"
+        skipped = ", ".join(f"{n} {why}" for why, n in sorted(self.skipped.items())) or "none"
+        windows = ", ".join(f"{name} {self.split(name).shape[0]:,}" for name in SPLITS)
+        return f"{read}; skipped {sum(self.skipped.values()):,} ({skipped}); windows: {windows}"
 
 
 @dataclass(frozen=True)
@@ -124,10 +137,27 @@ def _cut(sequences: list[np.ndarray], window: int, hop: int, tokens: bool) -> to
     return torch.from_numpy(np.ascontiguousarray(rows, dtype=np.int64))
 
 
+def load_corpus_melodies(corpus: str, subset: str = "default", quiet: bool = False) -> MelodySet:
+    """A named melody corpus (``load_melodies``), or the melodies of a folder of your own MIDI / ABC
+    files (``load_folder_melodies``): ``load_windows`` and the MusicVAE's training read both."""
+    corpus = str(corpus)
+    if corpus in MELODY_CORPORA:
+        return load_melodies(corpus, subset=subset, quiet=quiet)
+    if not Path(corpus).expanduser().is_dir():
+        raise UnknownNameError(f"corpus must be one of {', '.join(CORPORA)} or a folder of MIDI / ABC "
+                                f"files; {corpus!r} is neither")
+    if subset != "default":
+        raise BadParameterError(f"subset {subset!r} is for the built-in corpora; a folder is read whole")
+    return load_folder_melodies(corpus, quiet=quiet)
+
+
 def load_windows(corpus: str = "essen", preset: str = "fast", window: int | None = None,
                  hop: int | None = None, subset: str = "default", split_seed: int = 0,
                  quiet: bool = False) -> WindowData:
     """Load ``corpus`` (building its cache on first use), split it and cut windows for ``preset``.
+
+    ``corpus`` is one of :data:`CORPORA` or a folder of your own MIDI / ABC files (searched
+    recursively; ``musiclab.data.folder_corpus``), whose files are split by their relative paths.
 
     ``window`` defaults to the training preset's ``TrainConfig.window`` (fast 64, rl_tuner 128,
     classic 40); ``hop`` (training windows only) defaults to ``window`` for melodies and 1 for
@@ -136,7 +166,7 @@ def load_windows(corpus: str = "essen", preset: str = "fast", window: int | None
     piece's id with ``split_seed`` (80/10/10). Raises BadParameterError when a split has no window.
     Used by ``musiclab train``, ``bench/note_rnn.py`` and notebook 01.
     """
-    check_choice("corpus", corpus, CORPORA)
+    corpus = str(corpus)
     if window is None:
         window = train_config.preset(preset).window
         if window is None:
@@ -147,8 +177,9 @@ def load_windows(corpus: str = "essen", preset: str = "fast", window: int | None
     if tokens:
         pieces, vocabulary, skipped = _token_pieces(subset, quiet)
     else:
-        melodies = load_melodies(corpus, subset=subset, quiet=quiet)
+        melodies = load_corpus_melodies(corpus, subset, quiet)
         pieces, vocabulary, skipped = melodies.tunes, None, dict(melodies.skipped)
+        corpus, subset = melodies.corpus, melodies.subset
     splits = split_tunes(pieces, seed=split_seed)
     sequences = {name: [piece.events for piece in splits[name]] for name in SPLITS}
     windows = {name: _cut(sequences[name], window, hop if name == "train" else window, tokens)
@@ -160,7 +191,7 @@ def load_windows(corpus: str = "essen", preset: str = "fast", window: int | None
                 f"({len(sequences[name])} pieces, all shorter): use a larger subset or a shorter window")
     return WindowData(corpus, subset, window, hop, split_seed, windows["train"], windows["valid"],
                       windows["test"], sequences, {n: [p.tune_id for p in splits[n]] for n in SPLITS},
-                      vocabulary, skipped)
+                      vocabulary, skipped, 0 if tokens else melodies.files)
 
 
 @torch.no_grad()

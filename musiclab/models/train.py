@@ -6,6 +6,8 @@
 with gradient clipping and a learning-rate schedule, validates every ``eval_every`` steps,
 stops early when validation stops improving, and saves resumable checkpoints. The config and
 its presets live in ``train_config``, the history and checkpointed state in ``train_state``.
+Under ``torchrun`` the same loop runs DistributedDataParallel (``distributed``): each process
+trains on its share of every global batch, and only rank 0 shows progress and saves.
 
 Determinism: batch order is a pure function of (seed, step) and the learning rate a pure
 function of the step; the checkpoint also stores the optimizer and torch's RNG state
@@ -28,6 +30,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from musiclab.errors import BadParameterError
+from musiclab.models import distributed
 from musiclab.models.train_config import TrainConfig, learning_rate
 from musiclab.models.train_state import TrainHistory, resume_training, save_training
 from musiclab.runtime import check_output_path, pick_device, seed_everything
@@ -123,6 +126,17 @@ def _batch(tensors: tuple[torch.Tensor, ...], index: torch.Tensor):
     return picked[0] if len(picked) == 1 else picked
 
 
+def _validate(model: nn.Module, valid: tuple[torch.Tensor, ...], loss_fn: Callable | None,
+              config: TrainConfig, device) -> dict[str, float]:
+    """Validation figures over all of ``valid``; each process scores its share (rows rank::N)."""
+    if not distributed.active():
+        return evaluate(model, valid, loss_fn, config.eval_batch_size, config.skip_first, device)
+    rows = torch.arange(distributed.rank(), valid[0].shape[0], distributed.world_size())
+    scores = (evaluate(model, tuple(t[rows] for t in valid), loss_fn, config.eval_batch_size,
+                       config.skip_first, device) if len(rows) else {})
+    return distributed.weighted_means(scores, len(rows))
+
+
 @torch.no_grad()
 def evaluate(model: nn.Module, data, loss_fn: Callable | None = None, batch_size: int = 256,
              skip_first: int = 0, device=None) -> dict[str, float]:
@@ -163,7 +177,10 @@ def train(model: nn.Module, train_data, valid_data=None, config: TrainConfig | N
     """
     config = config if config is not None else TrainConfig()
     path = check_output_path(checkpoint_path, "checkpoint") if checkpoint_path is not None else None
-    device = pick_device(None if device is None else str(device))
+    device = distributed.local_device(pick_device(None if device is None else str(device)))
+    distributed.init(device)
+    shard = distributed.shard_positions(config.batch_size).to(device)
+    main = distributed.is_main()
     tensors = tuple(t.to(device) for t in _as_tensors(train_data, "train_data"))
     _check_window(tensors, config, "train_data")
     valid = None
@@ -172,6 +189,7 @@ def train(model: nn.Module, train_data, valid_data=None, config: TrainConfig | N
         _check_window(valid, config, "valid_data")
     compute = _loss_function(model, loss_fn, config)
     model.to(device)
+    runner = distributed.loss_runner(model, compute)
     optimizer = _make_optimizer(model, config)
     history, bad_evals = TrainHistory(), 0
     if resume and path is not None and path.is_file():
@@ -181,15 +199,16 @@ def train(model: nn.Module, train_data, valid_data=None, config: TrainConfig | N
     batches = _Batches(tensors[0].shape[0], config.batch_size, config.seed)
     history.stop_reason = "finished"
     with _threads(config.num_threads), tqdm(total=config.steps, initial=history.steps_done,
-                                            desc="train", disable=quiet, leave=False) as bar:
+                                            desc="train", disable=quiet or not main, leave=False) as bar:
         started = time.perf_counter()
         for step in range(history.steps_done, config.steps):
             lr = learning_rate(config, step)
             for group in optimizer.param_groups:
                 group["lr"] = lr
             model.train()
-            loss, _ = compute(_batch(tensors, batches.indices(step).to(device)))
-            problem = None if torch.isfinite(loss) else f"the loss is {loss.item()}"
+            loss, _ = runner(_batch(tensors, batches.indices(step).to(device)[shard]))
+            loss_value = distributed.mean(loss.item())  # the global batch's loss
+            problem = None if math.isfinite(loss_value) else f"the loss is {loss_value}"
             if problem is None:
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -198,20 +217,21 @@ def train(model: nn.Module, train_data, valid_data=None, config: TrainConfig | N
             if problem is not None:
                 history.stop_reason = "non-finite loss"
                 kept = f"; the checkpoint {path} is kept as it was" if path is not None else ""
-                warnings.warn(
-                    f"training stopped at step {step + 1}: {problem}. The model keeps the weights "
-                    f"of step {step}{kept}. Try a lower lr (now {lr:g}) or a smaller clip_norm.",
-                    RuntimeWarning, stacklevel=2)
+                if main:
+                    warnings.warn(
+                        f"training stopped at step {step + 1}: {problem}. The model keeps the weights "
+                        f"of step {step}{kept}. Try a lower lr (now {lr:g}) or a smaller clip_norm.",
+                        RuntimeWarning, stacklevel=2)
                 break
             optimizer.step()
-            history.train_loss.append(loss.item())
+            history.train_loss.append(loss_value)
             history.lr.append(lr)
             done = step + 1
             bar.update(1)
             if done % 10 == 0:
-                bar.set_postfix(loss=f"{loss.item():.3f}")
+                bar.set_postfix(loss=f"{loss_value:.3f}")
             if valid is not None and (done % config.eval_every == 0 or done == config.steps):
-                scores = evaluate(model, valid, loss_fn, config.eval_batch_size, config.skip_first, device)
+                scores = _validate(model, valid, loss_fn, config, device)
                 history.eval_steps.append(done)
                 for key, value in scores.items():
                     history.valid.setdefault(key, []).append(value)
@@ -219,14 +239,15 @@ def train(model: nn.Module, train_data, valid_data=None, config: TrainConfig | N
                     history.best_valid_loss, history.best_step, bad_evals = scores["loss"], done, 0
                 else:
                     bad_evals += 1
-                bar.set_postfix(loss=f"{loss.item():.3f}", valid=f"{scores['loss']:.3f}")
+                bar.set_postfix(loss=f"{loss_value:.3f}", valid=f"{scores['loss']:.3f}")
                 if config.patience is not None and bad_evals >= config.patience:
                     history.stop_reason = "early stopping"
             if path is not None and (history.stop_reason == "early stopping" or done == config.steps or
                                      (config.checkpoint_every and done % config.checkpoint_every == 0)):
                 history.seconds += time.perf_counter() - started
                 started = time.perf_counter()
-                save_training(path, model, optimizer, config, history, bad_evals)
+                if main:
+                    save_training(path, model, optimizer, config, history, bad_evals)
             if history.stop_reason == "early stopping":
                 break
         history.seconds += time.perf_counter() - started
