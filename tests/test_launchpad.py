@@ -630,14 +630,15 @@ def test_train_agent_takes_typed_options_and_returns_what_load_agent_gives(tmp_p
     assert not (tmp_path / "x.pt").exists()
 
 
-def test_the_launchpad_is_imported_only_by_the_command_line():
-    """``musiclab/launchpad/`` rests on the foundations; only ``musiclab/cli.py`` imports it."""
+def test_the_launchpad_is_imported_only_by_the_command_line_and_the_gymnasium_registry():
+    """``musiclab/launchpad/`` rests on the foundations; only ``musiclab/cli.py`` and
+    ``musiclab/envs/__init__.py`` (which registers ``musiclab/Launchpad-v0``) import it."""
     package = Path(musiclab.__file__).parent
     importers = sorted(str(path.relative_to(package)) for path in package.rglob("*.py")
                        if path.parent.name != "launchpad"
                        and re.search(r"^\s*(from|import) musiclab\.launchpad\b|^\s*from musiclab "
                                      r"import .*\blaunchpad\b", path.read_text(), re.M))
-    assert importers == ["cli.py"]
+    assert importers == ["cli.py", "envs/__init__.py"]
     for path in (package / "launchpad").glob("*.py"):
         for name in re.findall(r"^\s*(?:from|import) (musiclab\.\w+(?:\.\w+)?)", path.read_text(),
                                re.M):
