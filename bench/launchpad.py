@@ -6,13 +6,15 @@ reward within 300 steps, and the steps back to it after each random reset (reset
 the best beta per seed and the reward ceiling. DQN: the shipped linear and MLP agents (fast
 preset on the 8-note x 16-step launchpad) against a random and a one-step-lookahead policy, mean
 reward per step over 40 evaluation episodes; the full mode also trains both Q-functions again for
-several seeds. Environment speed: steps per second of ``LaunchpadEnv.step`` (random actions),
+several seeds. Beside them, an off-the-shelf agent: stable-baselines3's DQN (``musiclab.envs.baselines``)
+trained on the same launchpad for the same 6,000 steps, several seeds, measured by the same
+episodes; the medians over seeds of the kit's MLP DQN and of it. Environment speed: steps per second of ``LaunchpadEnv.step`` (random actions),
 and of the vectorised ``apply_batch`` + ``render_bars`` + ``rewards`` on 256 states at once, on
 the full (24 x 64) and the small (8 x 16) launchpad, medians of repeated timings.
 Prints a table and writes bench/results/launchpad.json.
 
-    python bench/launchpad.py            # 16 seeds; DQN retrained for seeds 0-2 (minutes)
-    python bench/launchpad.py --quick    # 8 seeds, shipped DQN agents only (under 2 minutes)
+    python bench/launchpad.py            # 16 seeds; DQN retrained for seeds 0-2, SB3 DQN seeds 0-4 (minutes)
+    python bench/launchpad.py --quick    # 8 seeds, shipped DQN agents, SB3 DQN seeds 0-1 (minutes)
 """
 from __future__ import annotations
 
@@ -38,6 +40,7 @@ from musiclab.data.cache import atomic_write_bytes  # noqa: E402
 from musiclab.launchpad.agents import (beta_sweep, lookahead_policy, play_policy,  # noqa: E402
                                        q_learning)
 from musiclab.launchpad.dqn import DQNConfig, load_agent, q_network_policy, train_dqn  # noqa: E402
+from musiclab.envs.baselines import launchpad_policy, train_off_the_shelf  # noqa: E402
 from musiclab.launchpad.env import LaunchpadEnv, reduced_env  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "launchpad.json"
@@ -88,8 +91,9 @@ def evaluate(env: LaunchpadEnv, policy, epsilon: float = 0.0) -> dict:
             "final_reward": float(np.mean([e.rewards[-1] for e in episodes]))}
 
 
-def dqn(retrain_seeds: int) -> dict:
-    """The shipped agents and the reference policies; optionally fresh runs of both Q-functions."""
+def dqn(retrain_seeds: int, sb3_seeds: int) -> dict:
+    """The shipped agents and the reference policies; optionally fresh runs of both Q-functions;
+    stable-baselines3's DQN for ``sb3_seeds`` seeds; medians over seeds of the MLP and of SB3."""
     agents = {q: load_agent(f"launchpad_dqn_{q}") for q in ("linear", "mlp")}
     env = agents["mlp"].make_env()
     rows = {"random": evaluate(env, lookahead_policy, epsilon=1.0),
@@ -103,8 +107,20 @@ def dqn(retrain_seeds: int) -> dict:
             run = train_dqn(env, DQNConfig.fast(), q_function=q, seed=seed, quiet=True)
             rows[f"{q} seed {seed}"] = {**evaluate(env, q_network_policy(run.network)),
                                         "train_seconds": time.perf_counter() - start}
+    steps, scale = DQNConfig.fast().steps, 1.0 / (env.notes * env.bar_steps)
+    for seed in range(sb3_seeds):
+        start = time.perf_counter()
+        model = train_off_the_shelf(env, "dqn", steps=steps, seed=seed, reward_scale=scale)
+        rows[f"sb3 dqn seed {seed}"] = {**evaluate(env, launchpad_policy(model)),
+                                        "train_seconds": time.perf_counter() - start}
+    mlp_rows = [row for name, row in rows.items() if name.startswith("mlp seed")] or [rows["shipped mlp"]]
+    sb3_rows = [row for name, row in rows.items() if name.startswith("sb3 dqn seed")]
+    medians = {name: {"seeds": len(chosen),
+                      **{key: statistics.median(row[key] for row in chosen)
+                         for key in ("mean_reward", "final_reward", "train_seconds")}}
+               for name, chosen in (("kit mlp dqn", mlp_rows), ("sb3 dqn", sb3_rows)) if chosen}
     return {"launchpad": agents["mlp"].env_settings, "ceiling": env.reward_ceiling(),
-            "episodes": EVAL_EPISODES, "rows": rows}
+            "episodes": EVAL_EPISODES, "train_steps": steps, "rows": rows, "medians": medians}
 
 
 def env_speed(repeats: int, steps: int) -> dict:
@@ -156,6 +172,10 @@ def print_table(result: dict) -> None:
     for name, row in d["rows"].items():
         seconds = f"{row['train_seconds']:8.1f}" if "train_seconds" in row else f"{'':8}"
         print(f"{name:18} {row['mean_reward']:12.2f} {row['final_reward']:13.2f} {seconds}")
+    print(f"\nmedians over seeds, {d['train_steps']:,} training steps each:")
+    for name, row in d["medians"].items():
+        print(f"{name:18} {row['mean_reward']:12.2f} {row['final_reward']:13.2f} "
+              f"{row['train_seconds']:8.1f}  ({row['seeds']} seeds)")
     print(f"\n{'launchpad':12} {'actions':>7} {'steps/s single':>15} {'steps/s vectorised':>19}")
     for name, row in result["env_speed"].items():
         print(f"{name:12} {row['actions']:7d} {row['single_steps_per_second']:15,.0f} "
@@ -165,13 +185,13 @@ def print_table(result: dict) -> None:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
-                        help="8 seeds, no DQN retraining, 3 speed timings (under 2 minutes)")
+                        help="8 seeds, no DQN retraining, 2 SB3 seeds, 3 speed timings (minutes)")
     args = parser.parse_args(argv)
-    seeds, sweep_seeds, retrain, repeats = (8, 3, 0, 3) if args.quick else (16, 8, 3, 5)
+    seeds, sweep_seeds, retrain, sb3, repeats = (8, 3, 0, 2, 3) if args.quick else (16, 8, 3, 5, 5)
     torch.set_num_threads(1)
     load_at_start = list(os.getloadavg())
     started = time.perf_counter()
-    result = {"tabular": tabular(seeds), "beta_sweep": sweep(sweep_seeds), "dqn": dqn(retrain),
+    result = {"tabular": tabular(seeds), "beta_sweep": sweep(sweep_seeds), "dqn": dqn(retrain, sb3),
               "env_speed": env_speed(repeats, 2000)}
     result["meta"] = {"quick": args.quick, "seconds": time.perf_counter() - started,
                       "load_at_start": load_at_start, "cpus": os.cpu_count(),

@@ -66,13 +66,13 @@ def test_render_engine_takes_effect(tmp_path, midi):
     ("note-rnn", ["--split-seed", "-1"], "--split-seed must be at least 0, got -1"),
     ("note-rnn", ["--preset", "huge"], "unknown Note-RNN preset 'huge'"),
     ("note-cnn", ["--preset", "huge"], "unknown Note-CNN preset 'huge'; valid: 'fast', 'paper'"),
-    ("note-cnn", ["--corpus", "oneill"], "train note-cnn does not take --corpus"),
+    ("note-cnn", ["--subset", "kinder0"], "train note-cnn does not take --subset"),
     ("note-cnn", ["--lr", "0.1", "--hidden", "8"], "train note-cnn does not take --hidden, --lr"),
     ("note-cnn", ["--split-seed", "2"], "does not take --split-seed"),
     ("music-vae", ["--preset", "fast"], "unknown MusicVAE preset 'fast'"),
     ("music-vae", ["--window", "8"], "train music-vae does not take --window"),
     ("music-vae", ["--subset", "kinder0"], "train music-vae does not take --subset"),
-    ("music-vae", ["--device", "cpu"], "does not take --device"),
+    ("music-vae", ["--hop", "4"], "does not take --hop"),
 ])
 def test_train(capsys, tmp_path, model, args, message):
     refused(capsys, ["train", model, *args, "--out", tmp_path / "m.pt"], message, tmp_path / "m.pt")

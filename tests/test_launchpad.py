@@ -204,10 +204,13 @@ def test_step_counts_to_the_episode_limit_and_reports_the_reward():
     env.reset()
     action = env.encode_action("toggle", 0, 3)
     results = [env.step(action) for _ in range(3)]
-    assert [r.done for r in results] == [False, False, True]
-    assert results[0].reward == env.reward(env.apply(env.start_state(), action))
-    assert results[-1].reward == env.reward() == results[0].reward  # toggled on, off, on
-    assert np.array_equal(results[-1].observation, env.observation(env.state))
+    assert [(terminated, truncated) for _, _, terminated, truncated, _ in results] == [
+        (False, False), (False, False), (False, True)]  # a time limit, never a terminal state
+    assert results[0][1] == env.reward(env.apply(env.start_state(), action))
+    assert results[-1][1] == env.reward() == results[0][1]  # toggled on, off, on
+    assert np.array_equal(results[-1][0], env.observation(env.state))
+    assert results[-1][4] == {"nearest_target": env.nearest_target()[0],
+                              "distance": -env.reward()}
 
 
 # ----- determinism -----------------------------------------------------------------------------
@@ -218,7 +221,7 @@ def test_same_seed_same_targets_and_same_random_starts():
     other = LaunchpadEnv(bars, notes=2, beats_log2=3, k=5, seed=12, start="random")
     assert one.target_indices.tolist() == two.target_indices.tolist()
     assert one.target_indices.tolist() != other.target_indices.tolist()
-    assert np.array_equal(one.reset(seed=3), two.reset(seed=3))
+    assert np.array_equal(one.reset(seed=3)[0], two.reset(seed=3)[0])
 
 
 def test_q_learning_and_mcmc_are_deterministic_given_a_seed():
@@ -365,9 +368,9 @@ def test_invalid_actions_are_rejected(action):
 def test_invalid_offsets_and_state_shapes_are_rejected():
     env = small_env()
     with pytest.raises(BadParameterError, match=r"offsets must be integers in \[0, 7\]"):
-        env.reset(state=LaunchpadState(np.zeros((2, 4), bool), np.array([0, 8])))
+        env.reset(options=dict(state=LaunchpadState(np.zeros((2, 4), bool), np.array([0, 8]))))
     with pytest.raises(BadParameterError, match="toggles of shape"):
-        env.reset(state=LaunchpadState(np.zeros((3, 4), bool), np.array([0, 1])))
+        env.reset(options=dict(state=LaunchpadState(np.zeros((3, 4), bool), np.array([0, 1]))))
 
 
 @pytest.mark.parametrize("bars,match", [
@@ -419,7 +422,7 @@ def test_the_bar_converts_to_midi_through_the_bars_module():
     from musiclab.launchpad.bars import BAR_STEPS, LOW_PITCH, NUM_PITCHES
 
     env = LaunchpadEnv(random_bars(3, NUM_PITCHES, BAR_STEPS), k=2)
-    env.reset(state=env.random_state(np.random.default_rng(0)))
+    env.reset(options=dict(state=env.random_state(np.random.default_rng(0))))
     notes = [n for instrument in env.to_pretty_midi().instruments for n in instrument.notes]
     assert len(notes) == int(env.bar().sum())  # one note per onset
     assert sorted({n.pitch - LOW_PITCH for n in notes}) == np.flatnonzero(env.bar().any(1)).tolist()
@@ -513,7 +516,7 @@ def test_the_lookahead_policy_takes_the_best_next_reward_or_waits():
     env = small_env()
     rng = np.random.default_rng(14)
     for _ in range(10):
-        env.reset(state=env.random_state(rng))
+        env.reset(options=dict(state=env.random_state(rng)))
         action = lookahead_policy(env)
         best = max(env.reward(env.apply(env.state, a)) for a in range(env.num_actions))
         if best > env.reward():
@@ -627,15 +630,16 @@ def test_train_agent_takes_typed_options_and_returns_what_load_agent_gives(tmp_p
     assert not (tmp_path / "x.pt").exists()
 
 
-def test_the_launchpad_is_imported_only_by_the_command_line():
-    """``musiclab/launchpad/`` rests on the foundations; only ``musiclab/cli.py`` imports it (and
-    the exercises of notebook 06, in the layer above the systems)."""
+def test_the_launchpad_is_imported_only_by_the_command_line_and_the_gymnasium_registry():
+    """``musiclab/launchpad/`` rests on the foundations; only ``musiclab/cli.py`` and
+    ``musiclab/envs/__init__.py`` (which registers ``musiclab/Launchpad-v0``) import it (and the
+    exercises of notebook 06, in the layer above the systems)."""
     package = Path(musiclab.__file__).parent
     importers = sorted(str(path.relative_to(package)) for path in package.rglob("*.py")
                        if path.parent.name != "launchpad" and path.parent.name != "exercises"
                        and re.search(r"^\s*(from|import) musiclab\.launchpad\b|^\s*from musiclab "
                                      r"import .*\blaunchpad\b", path.read_text(), re.M))
-    assert importers == ["cli.py"]
+    assert importers == ["cli.py", "envs/__init__.py"]
     for path in (package / "launchpad").glob("*.py"):
         for name in re.findall(r"^\s*(?:from|import) (musiclab\.\w+(?:\.\w+)?)", path.read_text(),
                                re.M):

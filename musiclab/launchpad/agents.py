@@ -17,7 +17,8 @@ from tqdm.auto import tqdm
 
 from musiclab.errors import BadParameterError, check_range, check_seed
 from musiclab.launchpad.buttons import LaunchpadState, check_int
-from musiclab.launchpad.env import MAX_TABLE_ENTRIES, LaunchpadEnv
+from musiclab.launchpad.env import LaunchpadEnv
+from musiclab.launchpad.tabular import MAX_TABLE_ENTRIES
 
 
 def _random_argmax(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -278,7 +279,8 @@ def play_policy(env: LaunchpadEnv, policy: Policy, *, epsilon: float = 0.0,
             action = int(rng.integers(env.num_actions))
         else:
             action = policy(env)
-        _, reward, done = env.step(action)
+        _, reward, terminated, truncated, _ = env.step(action)
+        done = terminated or truncated
         actions.append(action)
         rewards.append(reward)
     return Episode(np.array(actions), np.array(rewards), env.state.copy())

@@ -220,10 +220,10 @@ def train_dqn(env: LaunchpadEnv, config: DQNConfig | None = None, *, q_function:
             action = int(rng.integers(env.num_actions))
         else:
             action = _greedy_action(network, env, device)
-        _, reward, done = env.step(action)
+        _, reward, terminated, truncated, _ = env.step(action)
         replay.add(before, action, reward * scale, env.state)
         episode_total, episode_len = episode_total + reward, episode_len + 1
-        if done:
+        if terminated or truncated:
             ep_steps.append(step + 1)
             ep_rewards.append(episode_total / episode_len)
             env.reset()

@@ -10,55 +10,59 @@ Actions (``N(2B + 1) + 1`` of them): for each note, ``B + 1`` toggles then ``B``
 offset by ``2^k`` (``k = 0..B-1``, modulo ``2^B``); the last action does nothing. The reward of
 a state is minus the smallest squared distance (the Hamming distance, bars being binary) from its
 bar to ``K`` bars sampled once from a corpus of real bars.
+
+A Gymnasium environment (``gymnasium.make("musiclab/Launchpad-v0")`` once :mod:`musiclab.envs` is
+imported): ``reset(seed=, options=)`` -> (observation, info), ``step`` -> (observation, reward,
+terminated, truncated, info). The tabular view lives in :mod:`musiclab.launchpad.tabular`, the
+frames, MIDI and player in :mod:`musiclab.launchpad.view`.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
-
+import gymnasium
 import numpy as np
+from gymnasium import spaces
 
 from musiclab.errors import BadParameterError, check_choice, check_seed
-from musiclab.launchpad.bars import (BAR_STEPS, LOW_PITCH, NUM_PITCHES, bar_to_pretty_midi,
-                                     check_bar_corpus, check_lowest, load_launchpad_bars,
-                                     shrink_bars)
+from musiclab.launchpad.bars import check_bar_corpus, check_lowest, load_launchpad_bars, shrink_bars
 from musiclab.launchpad.buttons import (MAX_BEATS_LOG2, MAX_NOTES, Action, LaunchpadState,
-                                        basis_vectors, check_int, decode_states, encode_state,
-                                        note_radix, row_table)
+                                        basis_vectors, check_int, row_table)
+from musiclab.launchpad.tabular import TabularView
+from musiclab.launchpad.view import RENDER_MODES, BarView
 
-#: Largest ``num_states * num_actions`` for which tabular tables are built.
-MAX_TABLE_ENTRIES = 50_000_000
 #: How the state looks at the start of an episode.
 STARTS = ("empty", "random")
+#: What ``reset(options=...)`` accepts: ``{"state": LaunchpadState}`` starts from that state.
+RESET_OPTIONS = ("state",)
 
 
-class Step(NamedTuple):
-    """What :meth:`LaunchpadEnv.step` returns."""
-
-    observation: np.ndarray
-    reward: float
-    done: bool
-
-
-class LaunchpadEnv:
+class LaunchpadEnv(TabularView, BarView, gymnasium.Env):
     """The launchpad composing environment of notebook 06 (see the module docstring).
 
     ``bars``: real bars, bool ``[M, notes, 2^beats_log2]``; ``k`` of them (without replacement,
     drawn with ``seed``) are the reward's targets. Episodes start from the ``start`` state
-    (``"empty"``: all buttons off, offsets 0; ``"random"``: uniform) and end after
-    ``max_steps`` actions. ``lowest`` is the row of the full 24-row launchpad (MIDI 47 up) that
-    row 0 plays, as in :func:`shrink_bars` (default: the middle rows); it places the notes in
-    :meth:`pitch` and :meth:`to_pretty_midi`.
+    (``"empty"``: all buttons off, offsets 0; ``"random"``: uniform, drawn from the generator that
+    ``seed`` and then ``reset(seed=)`` seed) and are truncated after ``max_steps`` actions (a time
+    limit: no state is terminal). ``lowest`` is the row of the full 24-row launchpad (MIDI 47 up)
+    that row 0 plays, as in :func:`shrink_bars` (default: the middle rows); it places the notes in
+    :meth:`pitch` and :meth:`to_pretty_midi`. ``render_mode``: None, ``"ansi"`` or
+    ``"rgb_array"`` (:meth:`render`).
 
-    One class of about 300 lines on purpose: actions, states, bars, rewards and the tabular view
+    Spaces: ``Discrete(num_actions)`` actions; observations float32 ``[observation_size]`` in
+    ``[0, 1]`` (:meth:`observation`). ``info`` holds ``nearest_target`` (the index of the target bar
+    nearest the current one) and its ``distance``.
+
+    One class on purpose: actions, states, bars, rewards and the tabular view
     all read the same encoding (``N``, ``B``, the row table, the mixed-radix state index), and
     notebook 06, the agents and the panel use it as one object. The pure pieces (basis vectors,
     states and their indices, actions) live in :mod:`musiclab.launchpad.buttons`, the corpus in
     :mod:`musiclab.launchpad.bars`.
     """
 
+    metadata = {"render_modes": list(RENDER_MODES), "render_fps": 4}
+
     def __init__(self, bars: np.ndarray, *, notes: int = 24, beats_log2: int = 6, k: int = 16,
                  max_steps: int = 32, start: str = "empty", seed: int = 0,
-                 lowest: int | None = None):
+                 lowest: int | None = None, render_mode: str | None = None):
         self.notes = check_int("notes", notes, 1, MAX_NOTES)
         self.beats_log2 = check_int("beats_log2", beats_log2, 1, MAX_BEATS_LOG2)
         self.max_steps = check_int("max_steps", max_steps, 1)
@@ -77,23 +81,27 @@ class LaunchpadEnv:
         self.basis = basis_vectors(self.beats_log2)
         self._row_table = row_table(self.basis)
         self._code_weights = 1 << np.arange(self.beats_log2 + 1, dtype=np.int64)
-        self._rng = np.random.default_rng(seed)
+        self.render_mode = None if render_mode is None else check_choice("render_mode", render_mode,
+                                                                         RENDER_MODES)
+        self.action_space = spaces.Discrete(self.num_actions)
+        self.observation_space = spaces.Box(0.0, 1.0, shape=(self.observation_size,), dtype=np.float32)
+        self.np_random = np.random.default_rng(seed)
         self.state = self.start_state()
         self.t = 0
 
     @classmethod
     def from_corpus(cls, *, notes: int = 24, beats_log2: int = 6, k: int = 16, max_steps: int = 32,
                     start: str = "empty", seed: int = 0, lowest: int | None = None,
-                    quiet: bool = False) -> LaunchpadEnv:
+                    render_mode: str | None = None, quiet: bool = False) -> LaunchpadEnv:
         """The environment on the real bars of :func:`musiclab.launchpad.bars.load_launchpad_bars`
         (24 notes x 64 steps; smaller launchpads use :func:`shrink_bars` on rows ``lowest ..
-        lowest + notes - 1``) (notebook 06)."""
+        lowest + notes - 1``) (notebook 06; ``musiclab/Launchpad-v0`` makes it)."""
         bars = load_launchpad_bars(quiet=quiet)
         lowest = check_lowest(lowest, notes)
         if (notes, 2 ** beats_log2) != bars.shape[1:]:
             bars = shrink_bars(bars, notes, beats_log2, lowest)
         return cls(bars, notes=notes, beats_log2=beats_log2, k=k, max_steps=max_steps,
-                   start=start, seed=seed, lowest=lowest)
+                   start=start, seed=seed, lowest=lowest, render_mode=render_mode)
 
     def settings(self) -> dict:
         """The keyword arguments of :meth:`from_corpus` that rebuild this launchpad (shipped
@@ -183,7 +191,7 @@ class LaunchpadEnv:
     def start_state(self) -> LaunchpadState:
         """A fresh start state: all off (``start="empty"``) or uniform (``"random"``)."""
         if self.start == "random":
-            return self.random_state(self._rng)
+            return self.random_state(self.np_random)
         return LaunchpadState(np.zeros((self.notes, self.beats_log2 + 1), dtype=bool),
                               np.zeros(self.notes, dtype=np.int64))
 
@@ -218,22 +226,34 @@ class LaunchpadEnv:
         toggles[dst], offsets[dst] = state.toggles[src], state.offsets[src]
         return LaunchpadState(toggles, offsets)
 
-    def reset(self, seed: int | None = None, state: LaunchpadState | None = None) -> np.ndarray:
-        """Start an episode (from ``state`` if given); ``seed`` reseeds random starts. Returns
-        the observation (see :meth:`observation`)."""
-        if seed is not None:
-            self._rng = np.random.default_rng(check_seed(seed))
+    def reset(self, *, seed: int | None = None,
+              options: dict | None = None) -> tuple[np.ndarray, dict]:
+        """Start an episode: from ``options["state"]`` if given, else from :meth:`start_state`;
+        ``seed`` reseeds the generator of random starts (Gymnasium's ``np_random``). Returns the
+        observation (:meth:`observation`) and ``info``."""
+        super().reset(seed=None if seed is None else check_seed(seed))
+        options = dict(options or {})
+        for key in options:
+            check_choice("reset option", key, RESET_OPTIONS)
+        state = options.get("state")
         self.state = self.start_state() if state is None else self.check_state(state).copy()
         self.t = 0
-        return self.observation(self.state)
+        return self.observation(self.state), self._info()
 
-    def step(self, action: int) -> Step:
-        """Apply ``action``; return the new observation, its reward and whether the episode
-        has reached ``max_steps``."""
+    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
+        """Apply ``action``; return the new observation, its reward (``-`` the Hamming distance to
+        the nearest target), ``terminated`` (always False: no state ends the game), ``truncated``
+        (True once ``max_steps`` actions are taken) and ``info``."""
         self.state = self.apply(self.state, action)
         self.t += 1
-        return Step(self.observation(self.state), self.reward(self.state),
-                    self.t >= self.max_steps)
+        info = self._info()
+        return (self.observation(self.state), float(-info["distance"]), False,
+                self.t >= self.max_steps, info)
+
+    def _info(self) -> dict:
+        """``nearest_target`` (an index into :attr:`targets`) and its ``distance`` from the bar."""
+        index, distance = self.nearest_target()
+        return {"nearest_target": index, "distance": distance}
 
     def observation(self, state: LaunchpadState) -> np.ndarray:
         """The flattened state, float32 ``[N(B + 1) + N 2^B]``: toggle bits, one-hot offsets."""
@@ -302,92 +322,6 @@ class LaunchpadEnv:
         dist = self.distances(self.bar(state)[None])[0]
         best = int(np.argmin(dist))
         return best, int(dist[best])
-
-    def pitch(self, note: int) -> int:
-        """MIDI pitch of row ``note``: ``47 + lowest + note`` (rows of the full launchpad)."""
-        return LOW_PITCH + self.lowest + check_int("note", note, 0, self.notes - 1)
-
-    def pitch_name(self, note: int) -> str:
-        """Name of the pitch of row ``note``, such as ``"C4"``."""
-        import pretty_midi
-
-        return pretty_midi.note_number_to_name(self.pitch(note))
-
-    def full_size_bar(self, bar: np.ndarray) -> np.ndarray:
-        """A bar of this launchpad ``[N, 2^B]`` placed on the full launchpad ``[24, 64]``: rows
-        from ``lowest``, each step's onset at the start of the 64ths it covers (the inverse of
-        :func:`shrink_bars` for onsets on the coarse grid)."""
-        bar = np.asarray(bar, dtype=bool)
-        if bar.shape != (self.notes, self.bar_steps):
-            raise BadParameterError(f"bar must have shape ({self.notes}, {self.bar_steps}), "
-                                    f"got {bar.shape}")
-        if self.notes > NUM_PITCHES or self.bar_steps > BAR_STEPS:
-            raise BadParameterError(f"a launchpad of {self.notes} notes x {self.bar_steps} steps "
-                                    f"does not fit the {NUM_PITCHES} x {BAR_STEPS} launchpad")
-        full = np.zeros((NUM_PITCHES, BAR_STEPS), dtype=bool)
-        full[self.lowest:self.lowest + self.notes, ::BAR_STEPS // self.bar_steps] = bar
-        return full
-
-    def to_pretty_midi(self, state: LaunchpadState | None = None, **kwargs):
-        """The bar of ``state`` (default: the current one) as a PrettyMIDI, via
-        :meth:`full_size_bar` and :func:`musiclab.launchpad.bars.bar_to_pretty_midi` (``kwargs`` go
-        there: ``tempo_bpm``, ``program``) (notebook 06 and its launchpad widget)."""
-        return bar_to_pretty_midi(self.full_size_bar(self.bar(state)), **kwargs)
-
-    # ----- tabular view (small launchpads only) ----------------------------------------------
-    @property
-    def num_states(self) -> int:
-        """Number of distinct states: ``(2^(B+1) 2^B)^N``."""
-        return note_radix(self.beats_log2) ** self.notes
-
-    def state_index(self, state: LaunchpadState) -> int:
-        """The index of ``state`` in ``[0, num_states)`` (mixed radix, note 0 least significant)."""
-        return encode_state(state, self.beats_log2)
-
-    def state_from_index(self, index: int) -> LaunchpadState:
-        """Inverse of :meth:`state_index`."""
-        index = check_int("index", index, 0, self.num_states - 1)
-        toggles, offsets = decode_states([index], self.notes, self.beats_log2)
-        return LaunchpadState(toggles[0], offsets[0])
-
-    def _check_tabular(self) -> None:
-        if self.num_states * self.num_actions > MAX_TABLE_ENTRIES:
-            raise BadParameterError(
-                f"a tabular view needs num_states x num_actions <= {MAX_TABLE_ENTRIES}; this "
-                f"launchpad (notes={self.notes}, beats_log2={self.beats_log2}) has "
-                f"{self.num_states} x {self.num_actions}: use fewer notes or a smaller beats_log2")
-
-    def transition_table(self) -> np.ndarray:
-        """Next-state index for every state and action: int64 ``[num_states, num_actions]``."""
-        self._check_tabular()
-        index = np.arange(self.num_states, dtype=np.int64)
-        toggles, offsets = decode_states(index, self.notes, self.beats_log2)
-        base = note_radix(self.beats_log2)
-        table = np.empty((self.num_states, self.num_actions), dtype=np.int64)
-        for action in range(self.num_actions):
-            move = self.decode_action(action)
-            if move.kind == "noop":
-                table[:, action] = index
-                continue
-            place = base ** move.note
-            if move.kind == "toggle":
-                sign = np.where(toggles[:, move.note, move.k], -1, 1)
-                table[:, action] = index + sign * (2 ** move.k) * self.bar_steps * place
-            else:
-                old = offsets[:, move.note]
-                new = (old + 2 ** move.k) % self.bar_steps
-                table[:, action] = index + (new - old) * place
-        return table
-
-    def reward_table(self) -> np.ndarray:
-        """Reward of every state: float64 ``[num_states]`` (index as in :meth:`state_index`)."""
-        self._check_tabular()
-        out = np.empty(self.num_states)
-        for lo in range(0, self.num_states, 4096):
-            index = np.arange(lo, min(lo + 4096, self.num_states), dtype=np.int64)
-            states = decode_states(index, self.notes, self.beats_log2)
-            out[lo:lo + len(index)] = self.rewards(self.render_bars(*states))
-        return out
 
 
 def reduced_env(target=(1, 0, 1, 1), *, max_steps: int = 500) -> LaunchpadEnv:

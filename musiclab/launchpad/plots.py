@@ -10,12 +10,10 @@ from musiclab.data.melody import pitch_name
 from musiclab.errors import BadParameterError
 from musiclab.launchpad.bars import BAR_STEPS, LOW_PITCH, NUM_PITCHES, check_bars
 from musiclab.launchpad.buttons import basis_vectors
+from musiclab.launchpad.view import LAUNCHPAD_BACK, LAUNCHPAD_OFF, LAUNCHPAD_ON
 from musiclab.plots.core import (BEAT_LINE, BLACK_KEYS, as_array, axes_or_new, moving_average, step_lines,
                                  style)
 from musiclab.plots.training import REFERENCE_COLOR
-
-#: Colours of the launchpad: board, unlit and lit pads.
-LAUNCHPAD_BACK, LAUNCHPAD_OFF, LAUNCHPAD_ON = "#1d1f27", "#2f333f", "#ffb000"
 
 
 def launchpad_bar(bar, ax=None, title: str | None = None):
