@@ -4,7 +4,8 @@ A path is melodies [n, T] in the shared event encoding, from melody A to melody 
 counts the notes a path keeps in C major (the same table as every rule and metric of the kit,
 :data:`musiclab.theory.OUT_OF_KEY_EVENT`), ``step_change`` how much neighbouring melodies differ, and
 ``note_space_blend`` is the path that blends events instead of latent codes. ``bench/music_vae.py``
-compares slerp paths with it. ``latent_coordinates`` projects a MusicVAE's posterior means to 2-D
+compares slerp paths with it. ``unseen_windows`` keeps the test windows that never occur in the
+training windows. ``latent_coordinates`` projects a MusicVAE's posterior means to 2-D
 for ``plots.latent_map``.
 """
 from __future__ import annotations
@@ -34,6 +35,28 @@ def in_key_share(melodies) -> float:
     events = _events_2d("melodies", melodies)
     onsets = events[events >= FIRST_PITCH_EVENT]
     return float(1.0 - OUT_OF_KEY_EVENT[onsets].mean()) if onsets.size else float("nan")
+
+
+def unseen_windows(test_windows, train_windows) -> np.ndarray:
+    """The distinct windows of ``test_windows`` [N, T] that occur nowhere in ``train_windows`` [M, T]:
+    int64 [K, T], in order of first appearance (``bench/music_vae.py``, notebook 04).
+
+    Folk tunes share openings, cadences and whole variants, so a test window can equal a training
+    window note for note even though the tunes differ; a model that memorised it is not tested on
+    it. Measured on these, reconstruction accuracy is a held-out figure.
+    """
+    test, train = _events_2d("test_windows", test_windows), _events_2d("train_windows", train_windows)
+    if test.shape[1] != train.shape[1]:
+        raise BadParameterError(f"test_windows and train_windows must have the same length, got "
+                                f"{test.shape[1]} and {train.shape[1]} steps")
+    seen = {row.tobytes() for row in train}
+    keep, kept = [], set()
+    for index, row in enumerate(test):
+        key = row.tobytes()
+        if key not in seen and key not in kept:
+            kept.add(key)
+            keep.append(index)
+    return test[np.asarray(keep, dtype=np.int64)]
 
 
 def step_change(path) -> float:

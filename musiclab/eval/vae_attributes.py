@@ -1,0 +1,191 @@
+"""Attribute vectors of a MusicVAE: move a melody's code towards "more notes", "bigger leaps" or "calm".
+
+MusicVAE (Roberts et al., ICML 2018, Section 5.3) edits a melody by adding an *attribute vector*
+to its latent code: the mean code of the windows that have much of an attribute minus the mean code
+of those that have little. Three attributes here, each measured from the notes of a melody [T]:
+
+* ``note_density``: note onsets per 16th step (0 .. 1).
+* ``interval_size``: mean size (semitones) of the moves between consecutive notes; NaN under 2 notes.
+  For these two the vector is the mean code of the top quarter of the corpus windows minus the
+  mean code of the bottom quarter (as the paper did).
+* ``calm``: the vector is the mean code of the calming set (Essen lullabies and evening songs)
+  minus the mean code of the corpus. Its measured quantity, the *calm score*, is how far a melody's
+  note statistics (:data:`CALM_FEATURES`) lie along the same difference in note space: with m_c and
+  m_0 the feature means of the calming and corpus windows and s the corpus standard deviations,
+  calm score = sum_f ((x_f - m_0f) / s_f) * ((m_cf - m_0f) / s_f). Zero is a typical corpus window,
+  the calming set's mean is positive. It says "looks like the calming set in these four numbers",
+  not that a listener finds it calm.
+
+Each vector is rescaled to the standard deviation of the corpus codes along its direction, so one
+step (scale 1) moves a code by one typical spread of the corpus, whatever the attribute.
+
+:func:`attribute_vectors` computes the vectors from a model's encoder; :func:`attribute_path`
+moves a melody along one; :func:`attribute_sweep` measures whether the attribute follows (Spearman
+rank correlation between step and attribute) and whether the melodies stay in key
+(:func:`musiclab.eval.vae.in_key_share`). Notebook 04 and ``bench/music_vae.py`` use them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy.stats import rankdata
+
+from musiclab.errors import BadParameterError, check_choice, check_range
+from musiclab.eval.vae import _events_2d, in_key_share
+from musiclab.models.music_vae import MusicVAE
+from musiclab.theory import FIRST_PITCH_EVENT
+
+#: Attributes with a vector, in the order notebook 04 shows them.
+ATTRIBUTES = ("note_density", "interval_size", "calm")
+#: The note statistics the calm score reads (per melody), in the order of :func:`note_statistics`.
+CALM_FEATURES = ("note_density", "interval_size", "pitch_range", "mean_pitch")
+#: Share of the corpus windows at each end that define a quantile attribute's vector.
+QUANTILE = 0.25
+#: Steps along a vector: multiples of the (rescaled) vector added to the melody's code (5 steps, as the bench measures).
+DEFAULT_SCALES = (0.0, 1.0, 2.0, 3.0, 4.0)
+
+
+def note_statistics(melodies) -> np.ndarray:
+    """Per melody of [N, T] events: onsets per step, mean |interval| (semitones), pitch range
+    (semitones) and mean pitch (event index): float64 [N, 4] (:data:`CALM_FEATURES`); NaN where
+    a melody has too few notes (none; under 2 for the interval)."""
+    events = _events_2d("melodies", melodies)
+    stats = np.full((len(events), len(CALM_FEATURES)), np.nan)
+    for row, melody in enumerate(events):
+        pitches = melody[melody >= FIRST_PITCH_EVENT]
+        stats[row, 0] = pitches.size / max(melody.size, 1)
+        if pitches.size:
+            stats[row, 2] = pitches.max() - pitches.min()
+            stats[row, 3] = pitches.mean()
+        if pitches.size > 1:
+            stats[row, 1] = np.abs(np.diff(pitches)).mean()
+    return stats
+
+
+@dataclass
+class AttributeVectors:
+    """What :func:`attribute_vectors` returns: one latent direction per attribute and the calm scale."""
+
+    vectors: dict[str, torch.Tensor]
+    """name -> float32 [z_size]: the direction to add to a code (see the module docstring), as long
+    as the corpus codes' standard deviation along it."""
+    calm_centre: np.ndarray
+    """float64 [4]: corpus means of :data:`CALM_FEATURES` (m_0)."""
+    calm_spread: np.ndarray
+    """float64 [4]: corpus standard deviations of the features (s)."""
+    calm_shift: np.ndarray
+    """float64 [4]: (m_c - m_0) / s, the calming set's standardised difference from the corpus."""
+
+    def measure(self, name: str, melodies) -> np.ndarray:
+        """Attribute ``name`` of each melody of [N, T] events: float64 [N] (NaN where undefined)."""
+        check_choice("attribute", name, ATTRIBUTES)
+        stats = note_statistics(melodies)
+        if name == "calm":
+            return ((stats - self.calm_centre) / self.calm_spread) @ self.calm_shift
+        return stats[:, CALM_FEATURES.index(name)]
+
+
+@torch.no_grad()
+def latent_codes(model: MusicVAE, windows, batch_size: int = 512) -> torch.Tensor:
+    """Posterior means [N, z_size] (CPU) of windows [N, seq_len] under ``model``'s encoder."""
+    events = torch.as_tensor(_events_2d("windows", windows))
+    check_range("batch_size", batch_size, 1)
+    return torch.cat([model.encode(events[start:start + batch_size])[0].cpu()
+                      for start in range(0, len(events), batch_size)])
+
+
+def attribute_vectors(model: MusicVAE, corpus_windows, calm_windows, quantile: float = QUANTILE) -> AttributeVectors:
+    """The three attribute vectors of ``model`` (notebook 04; the bench).
+
+    ``corpus_windows`` [N, seq_len]: e.g. Essen training windows; ``calm_windows`` [M, seq_len]: the
+    calming set's windows. note_density and interval_size: mean code of the top ``quantile`` of the
+    corpus windows by that attribute minus the mean code of the bottom ``quantile`` (windows where it
+    is undefined left out); calm: mean code of the calm windows minus that of the corpus windows.
+    Each is rescaled to the standard deviation of the corpus codes along it.
+    """
+    check_range("quantile", quantile, 0, 0.5, low_open=True)
+    corpus, calm = _events_2d("corpus_windows", corpus_windows), _events_2d("calm_windows", calm_windows)
+    codes, calm_codes = latent_codes(model, corpus), latent_codes(model, calm)
+    stats, calm_stats = note_statistics(corpus), note_statistics(calm)
+    vectors = {}
+    for name in ("note_density", "interval_size"):
+        values = stats[:, CALM_FEATURES.index(name)]
+        defined = np.flatnonzero(~np.isnan(values))
+        order = defined[np.argsort(values[defined], kind="stable")]
+        count = int(len(order) * quantile)
+        if count == 0:
+            raise BadParameterError(f"corpus_windows has too few windows with a {name} for quantile {quantile}")
+        vectors[name] = codes[order[-count:]].mean(0) - codes[order[:count]].mean(0)
+    vectors["calm"] = calm_codes.mean(0) - codes.mean(0)
+    for name, difference in vectors.items():
+        length = float(difference.norm())
+        if length == 0:
+            raise BadParameterError(f"the {name} vector is zero: the two groups of windows have the same mean code")
+        unit = difference / length
+        vectors[name] = unit * float((codes @ unit).std())
+    centre, spread = np.nanmean(stats, axis=0), np.nanstd(stats, axis=0)
+    spread = np.where(spread > 0, spread, 1.0)
+    shift = (np.nanmean(calm_stats, axis=0) - centre) / spread
+    return AttributeVectors(vectors, centre, spread, shift)
+
+
+def attribute_path(model: MusicVAE, melody, vector, scales=DEFAULT_SCALES) -> np.ndarray:
+    """Melodies [len(scales), seq_len] decoded (argmax) from z = mu(melody) + scale * vector.
+
+    ``melody``: 1-D events, at least ``seq_len`` steps (its first window is used); ``vector`` [z_size].
+    Scale 0 is the melody's own reconstruction. Notebook 04's slider walks this path.
+    """
+    window = model.config.seq_len
+    events = _events_2d("melody", melody)
+    if events.shape[0] != 1 or events.shape[1] < window:
+        raise BadParameterError(f"melody must be one melody of at least {window} steps, got shape {events.shape}")
+    steps = np.asarray(scales, dtype=np.float64)
+    if steps.ndim != 1 or steps.size == 0 or not np.isfinite(steps).all():
+        raise BadParameterError(f"scales must be a non-empty 1-D list of finite numbers, got {scales!r}")
+    direction = torch.as_tensor(vector, dtype=torch.float32).reshape(1, -1)
+    code = latent_codes(model, events[:, :window])
+    z = code + torch.from_numpy(steps).float().unsqueeze(1) * direction
+    return model.decode(z).numpy()
+
+
+def rank_correlation(values) -> float:
+    """Spearman rank correlation between step index 0..n-1 and ``values`` [n] (ties share their mean rank).
+
+    1 when the attribute rises with every step, -1 when it falls; 0 when it does not change at all
+    (or any value is NaN: an undefined attribute counts as no change)."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 1 or values.size < 2:
+        raise BadParameterError(f"values must be 1-D with at least 2 entries, got shape {values.shape}")
+    if np.isnan(values).any():
+        return 0.0
+    ranks = rankdata(values) - (values.size + 1) / 2
+    steps = np.arange(values.size) - (values.size - 1) / 2
+    norm = np.sqrt((ranks ** 2).sum() * (steps ** 2).sum())
+    return float((ranks * steps).sum() / norm) if norm > 0 else 0.0
+
+
+@dataclass
+class Sweep:
+    """What :func:`attribute_sweep` returns for one attribute over a set of tunes."""
+
+    values: np.ndarray
+    """float64 [n_tunes, n_steps]: the attribute of each decoded melody."""
+    spearman: np.ndarray
+    """float64 [n_tunes]: :func:`rank_correlation` of each tune's row."""
+    in_key: float
+    """Share of all the decoded melodies' notes that are in C major."""
+    melodies: np.ndarray
+    """int64 [n_tunes, n_steps, seq_len]: the decoded melodies."""
+
+
+def attribute_sweep(model: MusicVAE, vectors: AttributeVectors, name: str, melodies,
+                    scales=DEFAULT_SCALES) -> Sweep:
+    """Move each melody of ``melodies`` [N, >= seq_len] along attribute ``name`` and measure it (bench, tests)."""
+    check_choice("attribute", name, ATTRIBUTES)
+    rows = _events_2d("melodies", melodies)
+    paths = np.stack([attribute_path(model, row, vectors.vectors[name], scales) for row in rows])
+    values = np.stack([vectors.measure(name, path) for path in paths])
+    spearman = np.array([rank_correlation(row) for row in values])
+    return Sweep(values, spearman, in_key_share(paths.reshape(-1, paths.shape[-1])), paths)

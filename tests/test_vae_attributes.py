@@ -1,0 +1,157 @@
+"""MusicVAE attribute vectors (note density, interval size, calm), the de-duplicated test set, the
+attribute plot and the attribute slider of notebook 04."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from musiclab import plots
+from musiclab.checkpoints import load_model
+from musiclab.errors import BadParameterError, UnknownNameError
+from musiclab.eval.vae import unseen_windows
+from musiclab.eval.vae_attributes import (ATTRIBUTES, CALM_FEATURES, attribute_path, attribute_sweep,
+                                          attribute_vectors, latent_codes, note_statistics, rank_correlation)
+from musiclab.widgets.attributes import AttributeSlider
+
+C4 = 60 - 46  # onset event of C4
+C_MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11, 12)  # semitones above C4 of the scale notes used below
+
+
+def _melody(rng, density: float, leap: int) -> np.ndarray:
+    """32 steps of C-major notes: an onset with probability ``density`` at each step (else a hold),
+    moving up to ``leap`` scale degrees between notes."""
+    events, degree = np.ones(32, dtype=np.int64), 3
+    for step in range(32):
+        if step == 0 or rng.random() < density:
+            degree = int(np.clip(degree + rng.integers(-leap, leap + 1), 0, len(C_MAJOR_STEPS) - 1))
+            events[step] = C4 + C_MAJOR_STEPS[degree]
+    return events
+
+
+@pytest.fixture(scope="module")
+def vae():
+    return load_model("music_vae_cpu", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    """400 synthetic windows of every density and leap size, and 60 'calm' ones: sparse and stepwise."""
+    rng = np.random.default_rng(0)
+    windows = np.stack([_melody(rng, rng.uniform(0.1, 0.9), int(rng.integers(1, 5))) for _ in range(400)])
+    calm = np.stack([_melody(rng, rng.uniform(0.1, 0.25), 1) for _ in range(60)])
+    return windows, calm
+
+
+@pytest.fixture(scope="module")
+def vectors(vae, corpus):
+    return attribute_vectors(vae, *corpus)
+
+
+def test_note_statistics_count_onsets_intervals_range_and_pitch():
+    melody = np.array([C4, 1, C4 + 4, 1, 0, 1, C4 + 2, 1])  # C4, E4, D4 over 8 steps
+    density, interval, span, pitch = note_statistics(melody)[0]
+    assert density == pytest.approx(3 / 8)
+    assert interval == pytest.approx((4 + 2) / 2)
+    assert span == 4 and pitch == pytest.approx(C4 + 2)
+    one_note, silent = note_statistics(np.array([[C4, 1, 1, 1], [0, 1, 1, 1]]))
+    assert one_note[0] == 0.25 and np.isnan(one_note[1]) and one_note[2] == 0
+    assert silent[0] == 0 and np.isnan(silent[1:]).all()
+    assert len(CALM_FEATURES) == 4
+
+
+def test_rank_correlation_is_one_when_rising_minus_one_when_falling_and_zero_without_change():
+    assert rank_correlation([0.1, 0.2, 0.5, 0.6, 0.9]) == pytest.approx(1.0)
+    assert rank_correlation([3, 2, 1, 0, -1]) == pytest.approx(-1.0)
+    assert rank_correlation([1, 1, 1, 1, 1]) == 0.0
+    assert rank_correlation([1, np.nan, 2, 3, 4]) == 0.0
+    assert 0.8 < rank_correlation([0, 0, 1, 2, 3]) < 1.0  # a tie at the start: rising, not strictly
+    with pytest.raises(BadParameterError, match="at least 2"):
+        rank_correlation([1.0])
+
+
+def test_each_attribute_has_one_latent_direction_one_corpus_spread_long(vae, corpus, vectors):
+    codes = latent_codes(vae, corpus[0])
+    assert codes.shape == (400, vae.config.z_size)
+    assert set(vectors.vectors) == set(ATTRIBUTES)
+    for name, vector in vectors.vectors.items():
+        assert vector.shape == (vae.config.z_size,), name
+        unit = vector / vector.norm()
+        assert float(vector.norm()) == pytest.approx(float((codes @ unit).std()), rel=1e-4), name
+
+
+def test_the_calm_score_is_zero_for_the_corpus_mean_and_positive_for_the_calm_set(corpus, vectors):
+    windows, calm = corpus
+    assert vectors.calm_shift[0] < 0  # the synthetic calm set is sparser than the corpus
+    assert np.nanmean(vectors.measure("calm", windows)) == pytest.approx(0.0, abs=0.05)
+    assert np.nanmean(vectors.measure("calm", calm)) > 0.5
+    assert np.array_equal(vectors.measure("note_density", calm), note_statistics(calm)[:, 0])
+    with pytest.raises(UnknownNameError, match="attribute 'loudness'"):
+        vectors.measure("loudness", calm)
+
+
+def test_step_zero_is_the_reconstruction_and_every_step_a_window(vae, corpus, vectors):
+    tune = corpus[0][0]
+    path = attribute_path(vae, tune, vectors.vectors["calm"], scales=[0, 1, 2])
+    assert path.shape == (3, vae.config.seq_len) and path.dtype == np.int64
+    assert np.array_equal(path[0], vae.reconstruct(tune)[0].numpy())
+    with pytest.raises(BadParameterError, match="at least 32 steps"):
+        attribute_path(vae, tune[:10], vectors.vectors["calm"])
+    with pytest.raises(BadParameterError, match="scales"):
+        attribute_path(vae, tune, vectors.vectors["calm"], scales=[])
+
+
+def test_moving_along_note_density_adds_notes_step_by_step_in_key(vae, corpus, vectors):
+    tunes = corpus[0][[0, 1, 2, 3]]
+    sweep = attribute_sweep(vae, vectors, "note_density", tunes)
+    assert sweep.values.shape == (4, 5) and sweep.melodies.shape == (4, 5, vae.config.seq_len)
+    assert np.median(sweep.spearman) >= 0.9
+    assert (sweep.values[:, -1] > sweep.values[:, 0]).all()
+    assert sweep.in_key >= 0.95
+
+
+def test_unseen_windows_keeps_distinct_test_windows_that_never_occur_in_training():
+    train = np.array([[1, 2, 3], [4, 5, 6]])
+    test = np.array([[4, 5, 6], [7, 8, 9], [1, 2, 4], [7, 8, 9], [1, 2, 3]])
+    kept = unseen_windows(test, train)
+    assert kept.tolist() == [[7, 8, 9], [1, 2, 4]]
+    seen = {tuple(row) for row in train}
+    assert not any(tuple(row) in seen for row in kept)
+    assert unseen_windows(train, train).shape == (0, 3)
+    with pytest.raises(BadParameterError, match="same length"):
+        unseen_windows(test, train[:, :2])
+
+
+def test_the_attribute_plot_draws_each_tune_their_median_and_the_marked_step():
+    values = np.array([[0.1, 0.2, 0.3], [0.2, 0.2, 0.4], [0.0, np.nan, 0.5]])
+    ax = plots.attribute_steps(values, scales=[0, 1, 2], name="note_density", marked=1)
+    gids = [line.get_gid() for line in ax.lines]
+    assert gids.count("tune") == 3 and gids.count("median") == 1 and gids.count("marked") == 1
+    median = next(line for line in ax.lines if line.get_gid() == "median")
+    assert median.get_ydata().tolist() == pytest.approx([0.1, 0.2, 0.4])
+    assert "onsets" in ax.get_ylabel()
+    with pytest.raises(BadParameterError, match="one value per step"):
+        plots.attribute_steps(values, scales=[0, 1])
+    with pytest.raises(BadParameterError, match="marked"):
+        plots.attribute_steps(values[0], marked=5)
+    plt.close("all")
+
+
+def test_the_slider_moves_the_tune_measures_it_and_never_autoplays(vae, corpus, vectors):
+    panel = AttributeSlider(vae, vectors, corpus[0][0], attribute="note_density")
+    start = panel.melody.copy()
+    assert np.array_equal(start, vae.reconstruct(corpus[0][0])[0].numpy())
+    moved = panel.update(step=4)
+    assert panel.slider.value == 4 and not np.array_equal(moved, start)
+    assert panel.value == pytest.approx(note_statistics(moved)[0, 0])
+    assert "step +4" in panel.readout.value and "<svg" in panel.roll.value
+    assert panel.wav[:4] == b"RIFF" and panel.audio.autoplay is False
+    panel.menu.value = "calm"  # the widget callbacks update the panel
+    assert "calm" in panel.readout.value
+    assert panel.slider.style.description_width == "initial"  # the label shows in full
+    with pytest.raises(BadParameterError, match="step"):
+        panel.update(step=9)
