@@ -19,21 +19,37 @@ from musiclab.data.midi_files import midi_files, missing_file, no_melody
 from musiclab.errors import BadFileError, BadParameterError
 
 
-def _read_midi_melody(path: Path, fold: bool) -> tuple[np.ndarray | None, str, str]:
-    """``(events, "", "")`` or ``(None, reason, detail)`` for one MIDI file."""
+def _open_midi(path: Path) -> tuple[pretty_midi.PrettyMIDI | None, int, str, str]:
+    """``(pm, index of its first melodic instrument, "", "")`` or ``(None, -1, reason, detail)``."""
     missing = missing_file(path)
     if missing:
-        return None, "missing", missing
+        return None, -1, "missing", missing
     try:
         pm = pretty_midi.PrettyMIDI(str(path))
     except Exception as exc:  # mido/pretty_midi raise many types for damaged files
-        return None, "not a readable MIDI file", f"is not a readable MIDI file ({type(exc).__name__}: {exc})"
+        return None, -1, "not a readable MIDI file", f"is not a readable MIDI file ({type(exc).__name__}: {exc})"
     empty = no_melody(pm)
     if empty:
-        return None, "no melody" if "drum" in empty else "no notes", empty
-    melodic = [i for i, inst in enumerate(pm.instruments) if not inst.is_drum and inst.notes]
+        return None, -1, "no melody" if "drum" in empty else "no notes", empty
+    return pm, next(i for i, inst in enumerate(pm.instruments) if not inst.is_drum and inst.notes), "", ""
+
+
+def open_midi_melody(path: str | os.PathLike) -> tuple[pretty_midi.PrettyMIDI, int]:
+    """The PrettyMIDI of a MIDI file and the index of its melody (its first non-drum instrument with
+    notes); BadFileError naming the file as :func:`load_midi_melody` does (primers, notebooks 01-05)."""
+    pm, index, _, detail = _open_midi(Path(path))
+    if pm is None:
+        raise BadFileError(f"MIDI file {path} {detail}")
+    return pm, index
+
+
+def _read_midi_melody(path: Path, fold: bool) -> tuple[np.ndarray | None, str, str]:
+    """``(events, "", "")`` or ``(None, reason, detail)`` for one MIDI file."""
+    pm, index, reason, detail = _open_midi(path)
+    if pm is None:
+        return None, reason, detail
     try:
-        return from_pretty_midi(pm, melodic[0], fold=fold), "", ""
+        return from_pretty_midi(pm, index, fold=fold), "", ""
     except BadParameterError as exc:
         return None, "pitch range too wide", str(exc)
 
