@@ -6,7 +6,8 @@
     musiclab train note-rnn --preset fast --corpus essen --seed 0 --out MODEL.pt [--steps N ...]
     musiclab train note-cnn --preset fast --seed 0 --out CNN.pt [--steps N ...]
     musiclab train music-vae --preset cpu --steps 4000 --seed 0 --out VAE.pt
-    musiclab sample MODEL OUT.mid [--length 128] [--temperature 1.0] [--seed 0] [--n 1]
+    musiclab sample|compose MODEL OUT.mid|OUT.musicxml [--primer "C4 D4 - G4"|tune.mid|tune.abc] [--length N] [--n 1]
+    musiclab vae encode|interpolate MODEL --primer TUNE ...
     musiclab tune --model melody --algorithm dqn --seed 0 --out Q.pt   (or --model drums --rules groove)
     musiclab launchpad train --q-function mlp --seed 0 --out AGENT.pt
 
@@ -15,13 +16,12 @@ Every subcommand is a small function below; the real work lives in the package.
 from __future__ import annotations
 
 import argparse
-import io
 import shlex
 import sys
 from pathlib import Path
 
 from musiclab.errors import MusiclabError
-from musiclab.limits import LIMITS, OPTIONS as LIMIT_OPTIONS
+from musiclab.limits import LIMITS, OPTIONS as LIMIT_OPTIONS, limits_set
 
 DATA_SOURCES = ("essen", "oneill", "chorales", "calming", "drums", "bars")
 #: Models ``musiclab train`` trains, and the presets each knows (model shape and training recipe).
@@ -41,8 +41,6 @@ TRAIN_OPTIONS = {"steps": "steps", "batch_size": "batch_size", "lr": "lr", "wind
 LAUNCHPAD_Q_FUNCTIONS = ("linear", "mlp")
 LAUNCHPAD_PRESETS = ("fast", "paper")
 LAUNCHPAD_STARTS = ("empty", "random")
-#: File name endings ``musiclab sample`` writes MIDI to.
-MIDI_SUFFIXES = (".mid", ".midi")
 
 
 def _build_source(source: str, subset: str, refresh: bool) -> str:
@@ -196,37 +194,30 @@ def cmd_tune(args: argparse.Namespace) -> None:
           f"({history.stop_reason}); wrote {args.out}")
 
 
-def _midi_bytes(pm) -> bytes:
-    """A PrettyMIDI object as the bytes of a standard MIDI file."""
-    buffer = io.BytesIO()
-    pm.write(buffer)
-    return buffer.getvalue()
+def cmd_generate(args: argparse.Namespace) -> None:
+    """sample a Note-RNN / drum Note-CNN, or compose with a tuned Q-network, from --primer; write MIDI or MusicXML."""
+    from musiclab.rl.primed import compose_tune, continue_tune, piece_paths, write_pieces
+
+    piece_paths(args.out, args.n)  # the output is checked before any work
+    if args.command == "sample":
+        pieces = continue_tune(args.model, args.n, args.length, args.temperature, args.seed, args.primer)
+    else:
+        pieces = compose_tune(args.model, args.n, args.length, args.temperature, args.epsilon, args.seed, args.primer)
+    print("\n".join(write_pieces(pieces, args.out, args.tempo)))
 
 
-def cmd_sample(args: argparse.Namespace) -> None:
-    """Sample melodies (or notes-and-chords) from a trained Note-RNN and write them as MIDI files,
-    each atomically (a file appears complete or not at all)."""
-    from musiclab.data.chords import tokens_to_pretty_midi
-    from musiclab.data.melody import event_names, to_pretty_midi
-    from musiclab.errors import BadParameterError
-    from musiclab.models.melody_data import load_trained
-    from musiclab.models.note_rnn import NoteRNN
-    from musiclab.runtime import atomic_write_bytes, check_output_path
+def cmd_vae(args: argparse.Namespace) -> None:
+    """Encode your tune with a MusicVAE (print z, write it decoded back) or morph between two tunes."""
+    from musiclab.rl.primed import encode_tune, morph_tunes, piece_paths, write_pieces
 
-    out = check_output_path(args.out, "MIDI output")
-    if out.suffix.lower() not in MIDI_SUFFIXES:
-        raise BadParameterError(f"sample writes MIDI: {out} must end in {' or '.join(MIDI_SUFFIXES)}")
-    trained = load_trained(args.model, device="cpu", expected_kind=NoteRNN.kind)
-    samples = trained.model.sample(args.n, args.length, temperature=args.temperature, seed=args.seed)
-    paths = [out] if args.n == 1 else [out.with_name(f"{out.stem}-{i}{out.suffix}") for i in range(args.n)]
-    for row, path in zip(samples.numpy(), paths):
-        if trained.vocabulary is None:
-            pm, shown = to_pretty_midi(row, tempo_bpm=args.tempo), event_names(row[:16])
-        else:
-            tokens = trained.vocabulary.decode(row)
-            pm, shown = tokens_to_pretty_midi(tokens, tempo_bpm=args.tempo), tokens[:16]
-        atomic_write_bytes(path, _midi_bytes(pm))
-        print(f"wrote {path}: {' '.join(shown)} ...")
+    if args.out:
+        piece_paths(args.out, 1 if args.vae_command == "encode" else args.steps)
+    if args.vae_command == "encode":
+        z, pieces = encode_tune(args.model, args.primer)
+        print(f"z ({len(z)} numbers): " + " ".join(f"{v:+.2f}" for v in z))
+    else:
+        pieces = morph_tunes(args.model, args.primer, args.to, args.steps, args.method)
+    print("\n".join(write_pieces(pieces, args.out, args.tempo) if args.out else pieces.notes))
 
 
 def cmd_launchpad_train(args: argparse.Namespace) -> None:
@@ -266,6 +257,45 @@ def _add_launchpad_parser(commands) -> None:
     train.add_argument("--out", required=True, help="checkpoint file to write (.pt)")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
     train.set_defaults(func=cmd_launchpad_train)
+
+
+PRIMER_HELP = ("typed notes such as \"C4 D4 E4 - - G4 . C5\" (one 16th step each; - holds, . rests), a .mid or "
+               ".abc file (melodies), or a drum .mid (drum models)")
+
+
+def _add_piece_options(parser, what: str, length: int) -> None:
+    """The options ``sample`` and ``compose`` share: output, count, length, primer, seed, tempo, limits."""
+    parser.set_defaults(func=cmd_generate)
+    parser.add_argument("out", help="output .mid, or .musicxml (sheet music, melodies); several: OUT-0, OUT-1, ...")
+    parser.add_argument("--primer", default=None, help=f"your tune to start from: {PRIMER_HELP}")
+    parser.add_argument("--n", type=int, default=1, help=f"number of {what}s (default 1)")
+    parser.add_argument("--length", type=int, default=None,
+                        help=f"events per {what}, the primer's included (default {length}; drums 32)")
+    parser.add_argument("--temperature", type=float, default=None, help="sampling temperature (default 1)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--tempo", type=float, default=120.0, help="tempo in quarter notes per minute")
+    for name, option in (("max_steps", "--length"), ("max_pieces", "--n")):
+        parser.add_argument(LIMIT_OPTIONS[name], type=int, default=None,
+                            help=f"refuse a {option} above this (default {getattr(LIMITS, name):,})")
+
+
+def _add_vae_parser(commands) -> None:
+    """``musiclab vae encode`` and ``musiclab vae interpolate``: your tunes through a MusicVAE."""
+    vae_commands = commands.add_parser("vae", help="encode or morph your tunes with a MusicVAE").add_subparsers(
+        dest="vae_command", required=True)
+    for name, text, tune in (("encode", "print your tune's latent code z (--out: write it decoded back)", "your tune"),
+                             ("interpolate", "walk the latent space from tune A to tune B (--to)", "tune A")):
+        parser = vae_commands.add_parser(name, help=text)
+        parser.add_argument("model", help="a MusicVAE: a shipped name (music_vae_cpu) or a .pt file")
+        parser.add_argument("--primer", required=True, help=f"{tune}, its first 2 bars (32 steps): {PRIMER_HELP}")
+        parser.add_argument("--tempo", type=float, default=120.0, help="tempo in quarter notes per minute")
+        parser.set_defaults(func=cmd_vae)
+    vae_commands.choices["encode"].add_argument("--out", help="write the tune decoded back (.mid or .musicxml)")
+    morph = vae_commands.choices["interpolate"]
+    morph.add_argument("out", help="output .mid or .musicxml: OUT-0 (tune A) ... OUT-k (tune B)")
+    morph.add_argument("--to", required=True, help="tune B (as --primer)")
+    morph.add_argument("--steps", type=int, default=5, help="melodies along the path, ends included (default 5)")
+    morph.add_argument("--method", default="slerp", choices=("slerp", "lerp"), help="path (default slerp)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -322,19 +352,14 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--quiet", action="store_true", help="no progress bars")
     fit.set_defaults(func=cmd_train)
 
-    sample = commands.add_parser("sample", help="sample a trained model into MIDI files")
-    sample.add_argument("model", help="a shipped checkpoint name (e.g. note_rnn_fast) or a .pt file")
-    sample.add_argument("out", help="output .mid file (with --n above 1: OUT-0.mid, OUT-1.mid, ...)")
-    sample.add_argument("--n", type=int, default=1, help="number of samples (default 1)")
-    sample.add_argument("--length", type=int, default=128, help="events (16th steps, or tokens) per sample")
-    sample.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1)")
-    sample.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    sample.add_argument("--tempo", type=float, default=120.0, help="tempo in quarter notes per minute")
-    sample.add_argument("--max-steps", type=int, default=None,
-                        help=f"refuse a --length above this (default {LIMITS.max_steps:,})")
-    sample.add_argument("--max-pieces", type=int, default=None,
-                        help=f"refuse an --n above this (default {LIMITS.max_pieces:,})")
-    sample.set_defaults(func=cmd_sample)
+    sample = commands.add_parser("sample", help="sample a trained model (from your primer) into files")
+    sample.add_argument("model", help="a shipped checkpoint name (e.g. note_rnn_fast, drum_cnn_fast) or a .pt file")
+    _add_piece_options(sample, "sample", 128)
+    composer = commands.add_parser("compose", help="compose with a tuned network (from your primer) into files")
+    composer.add_argument("model", help="a tuned Q-network: shipped (rl_tuner_dqn, drum_q_groove) or tune's .pt")
+    _add_piece_options(composer, "composition", 32)
+    composer.add_argument("--epsilon", type=float, default=0.0, help="share of steps drawn from the prior")
+    _add_vae_parser(commands)
 
     tune = commands.add_parser("tune", help="tune a trained model with reinforcement learning")
     tune.add_argument("--model", default="melody", choices=("melody", "drums"),
@@ -363,19 +388,13 @@ def main(argv: list[str] | None = None) -> int:
     args.command_line = "musiclab " + shlex.join(argv)
     # a --max-... option raises (or lowers) that limit for this command only
     changed = {name: getattr(args, name) for name in LIMIT_OPTIONS if getattr(args, name, None) is not None}
-    saved = {name: getattr(LIMITS, name) for name in changed}
     try:
-        for name, value in changed.items():
-            setattr(LIMITS, name, value)
-        args.func(args)
+        with limits_set(**changed):
+            args.func(args)
     except MusiclabError as error:
         print(f"musiclab: error: {error}", file=sys.stderr)
         return 2
-    finally:
-        for name, value in saved.items():
-            setattr(LIMITS, name, value)
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
