@@ -5,7 +5,8 @@ starts a note, ``-`` holds it (or continues a rest), ``.`` is a rest: ``"C4 D4 E
 Whatever the source, the melody is made to fit the kit: moved by whole octaves into MIDI 48..83,
 quantised to 16ths, one note at a time (the highest of a chord); every change is named in
 :attr:`Primer.changes`. ABC tunes are also transposed to C major / A minor, as the corpora are.
-A drum primer is the opening of a drum MIDI file's grid (:func:`read_drum_primer`).
+A drum primer is the opening of a drum MIDI file's grid (:func:`read_drum_primer`) or typed drums,
+one class name per 16th step, ``.`` for silence (:func:`parse_drums`).
 Bad input raises the loaders' named errors (BadFileError naming the file, BadParameterError naming
 the token). Used by ``musiclab sample / compose / vae --primer`` and the "Your tune" cells of
 notebooks 01-05.
@@ -22,7 +23,7 @@ import numpy as np
 from musiclab.data.abc import (abc_converter, convert_with_abc2midi, convert_with_music21, parse_abc_key,
                                read_abc)
 from musiclab.data.drum_midi import grid_from_midi
-from musiclab.data.drums import GRID_STEPS
+from musiclab.data.drums import DRUM_CLASSES, GRID_STEPS, SILENCE
 from musiclab.data.melody import (MAX_PITCH, MIN_PITCH, NO_EVENT, STEPS_PER_QUARTER, Note, decode_events,
                                   encode_notes, fit_to_range, key_shift, notes_from_pretty_midi, pitch_name)
 from musiclab.data.midi_files import MIDI_SUFFIXES
@@ -195,3 +196,19 @@ def read_drum_primer(path: str | os.PathLike, steps: int = DRUM_PRIMER_STEPS, ba
         raise BadFileError(f"drum primer {path} must be a MIDI file ({' or '.join(MIDI_SUFFIXES)}) with drums "
                            "on channel 10")
     return grid_from_midi(path, bar)[:steps]
+
+
+def parse_drums(text: str) -> np.ndarray:
+    """Typed drums, one token per 16th step: a class name of ``DRUM_CLASSES`` (kick, snare, closed_hihat,
+    ...) or ``.`` for silence, e.g. "kick . closed_hihat . snare . closed_hihat ."; int64 [steps] of
+    classes (at most 32). BadParameterError naming the first bad token and the valid names."""
+    tokens = text.split() if isinstance(text, str) else None
+    if not tokens or len(tokens) > GRID_STEPS:
+        raise BadParameterError(f"typed drums must be 1..{GRID_STEPS} tokens (one per 16th step), got "
+                                f"{len(tokens) if tokens else 'none'}")
+    names = {name: index for index, name in enumerate(DRUM_CLASSES[:SILENCE])} | {".": SILENCE}
+    for step, token in enumerate(tokens):
+        if token not in names:
+            raise BadParameterError(f"typed drums: token {step + 1} ({token!r}) is not a drum; valid: "
+                                    f"{', '.join(DRUM_CLASSES[:SILENCE])}, or '.' for silence")
+    return np.array([names[token] for token in tokens], dtype=np.int64)
