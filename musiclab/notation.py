@@ -21,8 +21,8 @@ from musiclab.runtime import atomic_write_bytes, check_output_path
 #: File name endings :func:`write_musicxml` writes (any case).
 MUSICXML_SUFFIXES = (".musicxml", ".xml")
 #: verovio's page layout: a wide page whose height fits the music, no header or footer.
-_VEROVIO_OPTIONS = {"pageWidth": 2100, "adjustPageHeight": True, "header": "none", "footer": "none",
-                    "scale": 40, "breaks": "auto"}
+_VEROVIO_OPTIONS = {"pageWidth": 2100, "adjustPageHeight": True, "header": "auto", "footer": "none",
+                    "scale": 40, "breaks": "auto", "svgFormatRaw": True}
 
 
 def _melody(events) -> np.ndarray:
@@ -30,16 +30,22 @@ def _melody(events) -> np.ndarray:
     return check_events(getattr(events, "events", events))
 
 
-def to_score(events, tempo_bpm: float = 120.0, title: str | None = None):
-    """A music21 Score of one melody (events [T], 16th steps): one part in 4/4, measures and ties made."""
-    from music21 import clef, metadata, meter, stream
+def to_score(events, tempo_bpm: float | None = 120.0, title: str | None = None):
+    """A music21 Score of one melody (events [T], 16th steps): one part in 4/4, measures and ties made,
+    with a metronome mark of ``tempo_bpm`` (quarter notes per minute; None: no mark)."""
+    from music21 import clef, metadata, meter, stream, tempo
 
-    melody = to_music21(_melody(events), tempo_bpm=tempo_bpm)
+    melody = to_music21(_melody(events), tempo_bpm=tempo_bpm or 120.0)
+    if tempo_bpm is None:
+        melody.remove(list(melody.getElementsByClass(tempo.MetronomeMark)))
     part = stream.Part()
     part.append(meter.TimeSignature("4/4"))
     pitches = [n.pitch.midi for n in melody.notes]
     part.append(clef.BassClef() if pitches and np.median(pitches) < 55 else clef.TrebleClef())
     for element in melody:
+        if getattr(element, "pitch", None) is not None and element.pitch.accidental is not None \
+                and element.pitch.accidental.name == "natural":
+            element.pitch.accidental = None  # notes built from MIDI numbers carry naturals music21 would print
         part.append(element)
     score = stream.Score()
     score.insert(0, part)
@@ -48,7 +54,7 @@ def to_score(events, tempo_bpm: float = 120.0, title: str | None = None):
     return score.makeNotation()
 
 
-def musicxml_bytes(events, tempo_bpm: float = 120.0, title: str | None = None) -> bytes:
+def musicxml_bytes(events, tempo_bpm: float | None = 120.0, title: str | None = None) -> bytes:
     """The MusicXML document (UTF-8 bytes) of one melody (events [T])."""
     from music21.musicxml.m21ToXml import GeneralObjectExporter
 
@@ -63,8 +69,9 @@ def write_musicxml(events, path: str | os.PathLike, tempo_bpm: float = 120.0, ti
     return atomic_write_bytes(path, musicxml_bytes(events, tempo_bpm, title))
 
 
-def render_svg(events, tempo_bpm: float = 120.0, title: str | None = None, scale: int = 40) -> str:
-    """The engraved score of one melody as SVG text (every page, one after another), by verovio."""
+def render_svg(events, tempo_bpm: float | None = None, title: str | None = None, scale: int = 40) -> str:
+    """The engraved score of one melody as SVG text (every page, one after another), by verovio.
+    No metronome mark unless ``tempo_bpm`` is given (its glyph embeds a 60 kB font in the SVG)."""
     import verovio
 
     scale = int(check_range("scale", scale, 10, 200))
@@ -80,7 +87,7 @@ def count_noteheads(svg: str) -> int:
     return len(re.findall(r'class="notehead"', svg))
 
 
-def show_score(events, tempo_bpm: float = 120.0, title: str | None = None, scale: int = 40) -> None:
+def show_score(events, tempo_bpm: float | None = None, title: str | None = None, scale: int = 40) -> None:
     """Show one melody's score inline in a notebook (events [T], a tensor, a list, or a Primer; a
     batch [N, T] shows each row). One call, no MuseScore or LilyPond needed (notebooks 00-05)."""
     from IPython.display import SVG, display
