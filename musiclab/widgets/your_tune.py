@@ -4,7 +4,7 @@ Upload a MIDI or ABC file (a drum MIDI file in notebook 05) or type notes (``C4 
 one 16th step each, ``-`` holds, ``.`` rests; typed drums are class names such as ``kick . snare .``).
 The panel reads it as a primer (:mod:`musiclab.data.primer`), hands it to the notebook's ``make``
 (continue it with the Note-RNN, compose from it with a tuned network, morph it with the MusicVAE)
-and shows what changed to fit the kit, the result's score (melodies) and a player. A bad file shows the
+and shows what changed to fit the kit, the result's score (melodies; a drum grid for drums) and a player. A bad file shows the
 loaders' named error as a message, not a traceback. :meth:`YourTune.run` does it all, so the panel
 works without a browser: the notebook calls it once for the typed default, the button calls it again.
 """
@@ -23,6 +23,7 @@ from musiclab.data.drums import DRUM_CLASSES
 from musiclab.data.primer import Primer, parse_drums, read_drum_primer, read_primer
 from musiclab.errors import MusiclabError, check_choice
 from musiclab.notation import show_score
+from musiclab.plots.drums import drum_grid
 
 #: What the panel reads: 'melody' (MIDI, ABC or typed notes) or 'drums' (drum MIDI or typed drums).
 KINDS = ("melody", "drums")
@@ -82,6 +83,10 @@ class YourTune:
             show_score(self.result.ravel(), tempo_bpm=self.tempo_bpm)
             display(play_melody(self.result.ravel(), tempo_bpm=self.tempo_bpm, sample_rate=self.sample_rate))
         else:
+            import matplotlib.pyplot as plt
+
+            drum_grid(self.result, title="your opening, then the network")
+            plt.show()
             display(play_drums(self.result, tempo_bpm=self.tempo_bpm, sample_rate=self.sample_rate))
         return True
 
