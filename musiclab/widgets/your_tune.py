@@ -64,10 +64,10 @@ class YourTune:
             return read_primer(path) if self.kind == "melody" else read_drum_primer(path)
         return read_primer(self.text.value) if self.kind == "melody" else parse_drums(self.text.value)
 
-    def run(self) -> bool:
+    def run(self) -> None:
         """Read the primer, make the result and show it (where the call is made: a notebook cell, or the
-        panel's output area when the button is pressed). A MusiclabError is shown as its message;
-        returns whether it worked."""
+        panel's output area when the button is pressed). A MusiclabError is shown as its message and
+        kept in ``error`` ('' when it worked)."""
         from IPython.display import HTML, display
 
         try:
@@ -76,7 +76,7 @@ class YourTune:
         except MusiclabError as error:
             self.error = str(error).replace(f"{self._folder}/", "")
             display(HTML(f'<p style="color:#b00020"><b>Cannot use this tune:</b> {html.escape(self.error)}</p>'))
-            return False
+            return
         self.error = ""
         print(self.describe())
         if self.kind == "melody":
@@ -88,7 +88,6 @@ class YourTune:
             drum_grid(self.result, title="your opening, then the network")
             plt.show()
             display(play_drums(self.result, tempo_bpm=self.tempo_bpm, sample_rate=self.sample_rate))
-        return True
 
     def describe(self) -> str:
         """One line on the primer used (and every change made to fit it to the kit)."""
