@@ -260,7 +260,7 @@ def _add_launchpad_parser(commands) -> None:
 
 
 PRIMER_HELP = ("typed notes such as \"C4 D4 E4 - - G4 . C5\" (one 16th step each; - holds, . rests), a .mid or "
-               ".abc file (melodies), or a drum .mid (drum models)")
+               ".abc file (melodies); a drum .mid or typed drums such as \"kick . snare .\" (drum models)")
 
 
 def _add_piece_options(parser, what: str, length: int) -> None:

@@ -54,6 +54,8 @@ def test_drum_models_continue_a_drum_midi_primer(tmp_path):
         assert cli.main([command, model, str(out), "--primer", str(tmp_path / "beat.mid")]) == 0
         back = read_drum_primer(out, steps=32)
         assert back[:8].tolist() == primer.tolist() and (primer != SILENCE).sum() == 3
+    assert cli.main(["compose", "drum_q_groove", str(tmp_path / "typed.mid"), "--primer", "kick . snare ."]) == 0
+    assert read_drum_primer(tmp_path / "typed.mid", steps=4).tolist() == [0, SILENCE, 1, SILENCE]
 
 
 def test_vae_encode_prints_z_and_interpolate_writes_each_step(tmp_path, capsys):

@@ -21,7 +21,7 @@ from musiclab.data.chords import tokens_to_pretty_midi
 from musiclab.data.drums import DRUM_CLASSES, GRID_STEPS, SILENCE, grid_to_pretty_midi
 from musiclab.data.melody import event_names, to_pretty_midi
 from musiclab.data.midi_files import MIDI_SUFFIXES
-from musiclab.data.primer import DRUM_PRIMER_STEPS, Primer, read_drum_primer, read_primer
+from musiclab.data.primer import DRUM_PRIMER_STEPS, Primer, parse_drums, read_drum_primer, read_primer
 from musiclab.errors import BadParameterError, check_range
 from musiclab.models.latent import interpolate
 from musiclab.models.melody_data import load_trained
@@ -97,9 +97,12 @@ def _melody_primer(primer) -> tuple[np.ndarray | None, tuple[str, ...]]:
 def _drum_primer(primer, steps: int) -> tuple[np.ndarray | None, tuple[str, ...]]:
     if primer is None:
         return None, ()
-    if isinstance(primer, (str, os.PathLike)):
+    if isinstance(primer, os.PathLike) or Path(str(primer)).suffix.lower() in MIDI_SUFFIXES:
         grid = read_drum_primer(primer, steps)
         return grid, (f"primer from drum MIDI file {Path(primer).name}: its first {len(grid)} steps",)
+    if isinstance(primer, str):
+        grid = parse_drums(primer)
+        return grid, (f"typed drum primer: {len(grid)} steps",)
     return np.asarray(primer), ()
 
 
@@ -113,7 +116,7 @@ def continue_tune(model: str | os.PathLike, n: int = 1, length: int | None = Non
                   seed: int | None = 0, primer=None, primer_steps: int = DRUM_PRIMER_STEPS) -> Pieces:
     """Sample ``n`` pieces from a Note-RNN (shipped name or file; ``length`` default 128 events) or the
     drum Note-CNN (32 steps), each starting with ``primer`` exactly: typed notes, a MIDI or ABC file or a
-    Primer for melodies; a drum MIDI file (its first ``primer_steps``) for drums. ``temperature`` default 1.
+    Primer for melodies; a drum MIDI file (its first ``primer_steps``) or typed drums for drums. ``temperature`` default 1.
     Same seed, same music."""
     temperature = 1.0 if temperature is None else temperature
     if load_checkpoint(resolve_checkpoint(model))["kind"] == NoteCNN.kind:
