@@ -58,7 +58,9 @@ def musicxml_bytes(events, tempo_bpm: float | None = 120.0, title: str | None = 
     """The MusicXML document (UTF-8 bytes) of one melody (events [T])."""
     from music21.musicxml.m21ToXml import GeneralObjectExporter
 
-    return GeneralObjectExporter(to_score(events, tempo_bpm, title)).parse()
+    xml = GeneralObjectExporter(to_score(events, tempo_bpm, title)).parse()
+    # without a title music21 writes its placeholder "Music21 Fragment" as the movement title
+    return xml if title else re.sub(rb"<movement-title>[^<]*</movement-title>\s*", b"", xml)
 
 
 def write_musicxml(events, path: str | os.PathLike, tempo_bpm: float = 120.0, title: str | None = None) -> Path:

@@ -25,6 +25,7 @@ def test_a_two_bar_melody_engraves_within_a_second_with_one_notehead_per_onset()
     assert seconds <= 1.0
     assert svg.lstrip().startswith("<svg") or "<svg" in svg[:200]
     assert count_noteheads(svg) == len(decode_events(events)) == 9
+    assert "Music21" not in svg and "<text" not in svg  # no placeholder title, no metronome mark
 
 
 def test_a_note_across_a_bar_line_is_two_tied_noteheads():

@@ -80,7 +80,7 @@ class YourTune:
         self.error = ""
         print(self.describe())
         if self.kind == "melody":
-            show_score(self.result.ravel(), tempo_bpm=self.tempo_bpm)
+            show_score(self.result.ravel())
             display(play_melody(self.result.ravel(), tempo_bpm=self.tempo_bpm, sample_rate=self.sample_rate))
         else:
             import matplotlib.pyplot as plt
