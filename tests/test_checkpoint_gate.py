@@ -201,7 +201,7 @@ def test_4_the_commands_check_their_output_path_before_any_work(tmp_path, capsys
     exits_2(["train", "note-rnn", "--steps", "1", "--out", str(tmp_path)], capsys, "is a folder")
     exits_2(["tune", "--model", "drums", "--episodes", "8", "--out", str(tmp_path)], capsys, "is a folder")
     exits_2(["sample", "note_rnn_fast", str(tmp_path)], capsys, "is a folder")
-    exits_2(["sample", "note_rnn_fast", str(tmp_path / "o.wav")], capsys, "o.wav must end in .mid or .midi")
+    exits_2(["sample", "note_rnn_fast", str(tmp_path / "o.wav")], capsys, "o.wav must end in .mid, .midi, .musicxml")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -34,15 +34,16 @@ class YourTune:
 
     ``make`` takes a :class:`~musiclab.data.primer.Primer` (``kind='melody'``) or a drum grid opening
     int64 [P] (``kind='drums'``) and returns events [T] or [N, T] (rows played one after another) or a
-    drum grid [32]. ``default`` is the typed tune shown first; ``button`` labels the button.
+    drum grid [32]. ``default`` is the typed tune shown first; ``button`` labels the button; the player
+    keeps the first ``max_seconds`` of the result.
     After :meth:`run`: ``primer``, ``result`` (int64 array) and ``error`` (the message, or '').
     """
 
     def __init__(self, make: Callable, default: str, kind: str = "melody", button: str = "Continue my tune",
-                 tempo_bpm: float | None = None, sample_rate: int = 16000):
+                 tempo_bpm: float | None = None, sample_rate: int = 16000, max_seconds: float = 15.0):
         self.make, self.kind = make, check_choice("kind", kind, KINDS)
         self.tempo_bpm = tempo_bpm or (120.0 if kind == "melody" else 100.0)
-        self.sample_rate = sample_rate
+        self.sample_rate, self.max_seconds = sample_rate, max_seconds
         self.upload = widgets.FileUpload(accept=".mid,.midi,.abc" if kind == "melody" else ".mid,.midi",
                                          multiple=False, description="MIDI/ABC file" if kind == "melody" else
                                          "drum MIDI file")
@@ -81,13 +82,15 @@ class YourTune:
         print(self.describe())
         if self.kind == "melody":
             show_score(self.result.ravel())
-            display(play_melody(self.result.ravel(), tempo_bpm=self.tempo_bpm, sample_rate=self.sample_rate))
+            display(play_melody(self.result.ravel(), tempo_bpm=self.tempo_bpm, sample_rate=self.sample_rate,
+                                max_seconds=self.max_seconds))
         else:
             import matplotlib.pyplot as plt
 
             drum_grid(self.result, title="your opening, then the network")
             plt.show()
-            display(play_drums(self.result, tempo_bpm=self.tempo_bpm, sample_rate=self.sample_rate))
+            display(play_drums(self.result, tempo_bpm=self.tempo_bpm, sample_rate=self.sample_rate,
+                               max_seconds=self.max_seconds))
 
     def describe(self) -> str:
         """One line on the primer used (and every change made to fit it to the kit)."""
