@@ -6,6 +6,7 @@ Each limit is a field of :data:`LIMITS`, visible and raisable: ``musiclab.limits
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from musiclab.errors import BadParameterError
@@ -53,3 +54,17 @@ def check_limit(name: str, parameter: str, value: float) -> float:
     if value > getattr(LIMITS, name):
         raise limit_error(name, f"{parameter}={value:g}")
     return value
+
+
+@contextmanager
+def limits_set(**values):
+    """Set limits of :data:`LIMITS` by name for a ``with`` block, then restore them (a ``--max-...``
+    option of the command line holds for that command only)."""
+    saved = {name: getattr(LIMITS, name) for name in values}
+    try:
+        for name, value in values.items():
+            setattr(LIMITS, name, value)
+        yield LIMITS
+    finally:
+        for name, value in saved.items():
+            setattr(LIMITS, name, value)

@@ -125,7 +125,9 @@ def test_2_each_loader_names_the_kind_it_holds_and_the_kind_it_needs(tmp_path):
 
 
 @pytest.mark.parametrize("args, held, wanted", [
-    (["sample", "drum_cnn_fast", "{tmp}/o.mid"], "'note_cnn'", "expected 'note_rnn'"),
+    (["compose", "note_rnn_fast", "{tmp}/o.mid"], "'note_rnn'", "expected 'q_network'"),
+    (["vae", "encode", "note_rnn_fast", "--primer", "C4 D4", "--out", "{tmp}/o.mid"], "'note_rnn'",
+     "expected 'music_vae'"),
     (["sample", "music_vae_cpu", "{tmp}/o.mid"], "'music_vae'", "expected 'note_rnn'"),
     (["sample", "rl_tuner_dqn", "{tmp}/o.mid"], "'q_network'", "expected 'note_rnn'"),
     (["tune", "--model", "drums", "--base", "note_rnn_fast", "--out", "{tmp}/q.pt"], "'note_rnn'",
@@ -134,9 +136,9 @@ def test_2_each_loader_names_the_kind_it_holds_and_the_kind_it_needs(tmp_path):
      "expected 'note_cnn'"),
     (["tune", "--model", "melody", "--base", "drum_cnn_fast", "--out", "{tmp}/q.pt"], "'note_cnn'",
      "expected 'note_rnn'"),
-], ids=["sample-drums", "sample-vae", "sample-q", "drums-from-melody", "drums-from-chords", "melody-from-drums"])
+], ids=["compose-note-rnn", "vae-note-rnn", "sample-vae", "sample-q", "drums-from-melody", "drums-from-chords", "melody-from-drums"])
 def test_2_the_command_refuses_the_wrong_kind_before_any_work(tmp_path, capsys, args, held, wanted):
-    model = args[args.index("--base") + 1] if "--base" in args else args[1]
+    model = args[args.index("--base") + 1] if "--base" in args else args[2] if args[0] == "vae" else args[1]
     exits_2([arg.format(tmp=tmp_path) for arg in args + ["--episodes", "8"] * (args[0] == "tune")], capsys,
             f"{model}.pt holds a {held}", wanted)
     assert list(tmp_path.iterdir()) == []
@@ -201,7 +203,7 @@ def test_4_the_commands_check_their_output_path_before_any_work(tmp_path, capsys
     exits_2(["train", "note-rnn", "--steps", "1", "--out", str(tmp_path)], capsys, "is a folder")
     exits_2(["tune", "--model", "drums", "--episodes", "8", "--out", str(tmp_path)], capsys, "is a folder")
     exits_2(["sample", "note_rnn_fast", str(tmp_path)], capsys, "is a folder")
-    exits_2(["sample", "note_rnn_fast", str(tmp_path / "o.wav")], capsys, "o.wav must end in .mid or .midi")
+    exits_2(["sample", "note_rnn_fast", str(tmp_path / "o.wav")], capsys, "o.wav must end in .mid, .midi, .musicxml")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from musiclab import cli
+from musiclab.cli import options
 from musiclab.checkpoints import CHECKPOINT_DIR, SHIPPED, load_checkpoint, save_checkpoint
 from musiclab.data.chords import token_pitches
 from musiclab.models import melody_data, note_rnn
@@ -123,10 +124,10 @@ def test_bad_subsets_and_missing_checkpoints_exit_2_with_a_musiclab_error(tmp_pa
 def test_the_clis_choices_match_the_package():
     from musiclab.launchpad import dqn, env
 
-    assert set(cli.NOTE_RNN_PRESETS) == set(note_rnn.PRESETS)
-    assert set(cli.TRAIN_CORPORA) == set(melody_data.CORPORA)
-    assert cli.LAUNCHPAD_Q_FUNCTIONS == dqn.Q_FUNCTIONS and cli.LAUNCHPAD_PRESETS == dqn.DQN_PRESETS
-    assert cli.LAUNCHPAD_STARTS == env.STARTS
+    assert set(options.NOTE_RNN_PRESETS) == set(note_rnn.PRESETS)
+    assert set(options.TRAIN_CORPORA) == set(melody_data.CORPORA)
+    assert options.LAUNCHPAD_Q_FUNCTIONS == dqn.Q_FUNCTIONS and options.LAUNCHPAD_PRESETS == dqn.DQN_PRESETS
+    assert options.LAUNCHPAD_STARTS == env.STARTS
 
 
 def test_launchpad_train_has_one_parser_the_musiclab_command(capsys):
@@ -171,5 +172,5 @@ def test_train_music_vae_refuses_a_preset_of_another_model_naming_the_vae_preset
 def test_each_trainable_model_has_its_own_default_preset():
     args = cli.build_parser().parse_args(["train", "music-vae", "--out", "vae.pt"])
     assert args.preset is None  # resolved per model in cmd_train
-    assert cli.DEFAULT_PRESETS == {"note-rnn": "fast", "note-cnn": "fast", "music-vae": "cpu"}
-    assert set(cli.DEFAULT_PRESETS) == set(cli.TRAINABLE)
+    assert options.DEFAULT_PRESETS == {"note-rnn": "fast", "note-cnn": "fast", "music-vae": "cpu"}
+    assert set(options.DEFAULT_PRESETS) == set(options.TRAINABLE)

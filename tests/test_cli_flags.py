@@ -8,6 +8,7 @@ import pretty_midi
 import pytest
 
 from musiclab import cli
+from musiclab.cli import options
 from musiclab.limits import LIMITS
 
 
@@ -128,7 +129,7 @@ def test_every_count_seed_and_amount_option_of_the_parser_is_checked():
     """A new integer or float option must join COUNTS, SEEDS or AMOUNTS (or be a choice/limit checked elsewhere)."""
     import argparse
 
-    checked = {*cli.COUNTS, *cli.SEEDS, *cli.AMOUNTS, "rate", "dropout", "epsilon"}
+    checked = {*options.COUNTS, *options.SEEDS, *options.AMOUNTS, "rate", "dropout", "epsilon"}
     found = set()
 
     def walk(parser):

@@ -631,7 +631,7 @@ def test_train_agent_takes_typed_options_and_returns_what_load_agent_gives(tmp_p
 
 
 def test_the_launchpad_is_imported_only_by_the_command_line_and_the_gymnasium_registry():
-    """``musiclab/launchpad/`` rests on the foundations; only ``musiclab/cli.py`` and
+    """``musiclab/launchpad/`` rests on the foundations; only the command line (``musiclab/cli/``) and
     ``musiclab/envs/__init__.py`` (which registers ``musiclab/Launchpad-v0``) import it (and the
     exercises of notebook 06, in the layer above the systems)."""
     package = Path(musiclab.__file__).parent
@@ -639,7 +639,7 @@ def test_the_launchpad_is_imported_only_by_the_command_line_and_the_gymnasium_re
                        if path.parent.name != "launchpad" and path.parent.name != "exercises"
                        and re.search(r"^\s*(from|import) musiclab\.launchpad\b|^\s*from musiclab "
                                      r"import .*\blaunchpad\b", path.read_text(), re.M))
-    assert importers == ["cli.py", "envs/__init__.py"]
+    assert importers == ["cli/commands.py", "envs/__init__.py"]
     for path in (package / "launchpad").glob("*.py"):
         for name in re.findall(r"^\s*(?:from|import) (musiclab\.\w+(?:\.\w+)?)", path.read_text(),
                                re.M):

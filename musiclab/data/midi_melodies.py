@@ -39,6 +39,18 @@ def read_melody_file(path: Path) -> tuple[pretty_midi.PrettyMIDI | None, str, st
     return pm, "", ""
 
 
+def open_midi_melody(path: str | os.PathLike) -> tuple[pretty_midi.PrettyMIDI, int]:
+    """The PrettyMIDI of a MIDI file and the index of its melody (its highest non-drum part, see
+    ``melody_part``); BadFileError naming the file as :func:`load_midi_melody` does, LimitError over
+    ``LIMITS.max_notes`` (primers, notebooks 01-05)."""
+    pm, reason, detail = read_melody_file(Path(path))
+    if reason == "over the notes limit":
+        raise LimitError(detail)
+    if pm is None:
+        raise BadFileError(f"MIDI file {path} {detail}")
+    return pm, melody_part(pm)
+
+
 def _read_midi_melody(path: Path, fold: bool) -> tuple[np.ndarray | None, str, str]:
     """``(events, "", "")`` or ``(None, reason, detail)`` for one MIDI file."""
     pm, reason, detail = read_melody_file(path)

@@ -64,7 +64,7 @@ def play(q_net: QNetwork, n: int, length: int, c=None, *, epsilon: float = 0.0,
 
 def compose(q_net: QNetwork, n: int = 1, length: int = 32, c=None, epsilon: float = 0.0,
             seed: int | None = None, generator: torch.Generator | None = None,
-            temperature: float = 1.0) -> torch.Tensor:
+            temperature: float = 1.0, primer=None) -> torch.Tensor:
     """Compose ``n`` melodies (or grids) of ``length`` steps with a tuned Q-network: LongTensor [n, length].
 
     Each step samples the policy: softmax(logits / ``temperature``) of its logits (Q for 'dqn', Ψ for
@@ -73,7 +73,8 @@ def compose(q_net: QNetwork, n: int = 1, length: int = 32, c=None, epsilon: floa
     first event is chosen after the network's start token (the paper primed with a random note
     instead). With probability ``epsilon`` a step's event is instead *sampled from the reward model*
     (the frozen prior inside ``q_net``). ``c`` (> 0, default: the network's c) can be any value for a
-    c-conditioned network. Same seed, same music. One 32-step melody takes tens of milliseconds on a
+    c-conditioned network. ``primer`` (1-D, shared by all pieces, or [n, P], P <= ``length``) fixes the
+first P events: the network continues your tune (``musiclab.data.primer``). Same seed, same music. One 32-step melody takes tens of milliseconds on a
     CPU (``bench/rl_tuner.py`` measures it). Notebooks 02 and 03 (the c / ε / temperature playground).
     """
     if not isinstance(q_net, QNetwork):
@@ -83,10 +84,13 @@ def compose(q_net: QNetwork, n: int = 1, length: int = 32, c=None, epsilon: floa
     check_range("epsilon", epsilon, 0, 1)
     check_range("temperature", temperature, 0)
     generator = resolve_generator(seed, generator)
+    if primer is not None:
+        primer = as_token_batch(primer, "primer", q_net.num_classes)
+        primer = primer.expand(n, -1) if primer.shape[0] == 1 else primer
     was_training = q_net.training
     q_net.eval()
     try:
-        return play(q_net, n, length, c, epsilon=float(epsilon), generator=generator,
+        return play(q_net, n, length, c, epsilon=float(epsilon), generator=generator, primer=primer,
                     temperature=float(temperature) if temperature > 0 else None).actions
     finally:
         q_net.train(was_training)
