@@ -65,6 +65,21 @@ def test_a_new_playground_has_composed_drawn_and_rendered_a_melody(playground, s
     assert not playground.c_slider.disabled
 
 
+def test_nothing_plays_until_the_student_touches_a_control(shipped_dqn):
+    panel = Playground(shipped_dqn, sample_rate=8000)
+    assert panel.audio.autoplay is False  # Run All shows a silent player
+    panel.update(c=1.0, seed=2)  # a change from code does not start playing either
+    assert panel.audio.autoplay is False
+    panel.temperature_slider.value = 0.5  # the student releases a slider
+    assert panel.audio.autoplay is True
+
+
+def test_the_new_melody_button_plays_its_melody(shipped_dqn):
+    panel = Playground(shipped_dqn, sample_rate=8000)
+    panel.button.click()
+    assert panel.audio.autoplay is True and panel.history[-1][3] == 1
+
+
 def test_sliders_update_on_release_only(playground):
     assert playground.c_slider.continuous_update is False
     assert playground.epsilon_slider.continuous_update is False

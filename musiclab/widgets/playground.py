@@ -122,7 +122,6 @@ class Playground:
         self._syncing = False
         self._build()
         self.update(c=q_net.config.c if c is None else c, epsilon=epsilon, temperature=temperature, seed=seed)
-        self.audio.autoplay = True  # later melodies start playing as soon as they arrive
 
     # ----- the methods the widgets call ----------------------------------------------------------
     def update(self, c: float | None = None, epsilon: float | None = None, seed: int | None = None,
@@ -213,7 +212,7 @@ class Playground:
         self.audio = widgets.Audio(format="wav", autoplay=False, controls=True, loop=False)
         for control in (self.c_slider, self.epsilon_slider, self.temperature_slider, self.seed_box):
             control.observe(self._on_change, names="value")
-        self.button.on_click(lambda _: self.generate())
+        self.button.on_click(self._on_click)
         controls = widgets.VBox([widgets.HBox([self.c_slider, self.epsilon_slider, self.temperature_slider]),
                                   widgets.HBox([self.seed_box, self.button])])
         self.widget = widgets.VBox([controls, self.readout, self.roll, self.audio])
@@ -233,7 +232,12 @@ class Playground:
 
     def _on_change(self, _change) -> None:
         if not self._syncing:
+            self.audio.autoplay = True  # the student moved a control: play what they asked for
             self.update()
+
+    def _on_click(self, _button) -> None:
+        self.audio.autoplay = True
+        self.generate()
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
