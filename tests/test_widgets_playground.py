@@ -6,6 +6,7 @@ music moves with c) and on tiny untrained Q-networks (for the fixed-c case and b
 from __future__ import annotations
 
 import io
+import re
 import statistics
 import time
 import wave
@@ -163,6 +164,15 @@ def test_the_svg_piano_roll_draws_one_bar_per_note_where_it_sounds():
     assert piano_roll_svg(np.ones(8, dtype=np.int64)).count('class="note"') == 0
     with pytest.raises(BadParameterError, match="melody"):
         piano_roll_svg(np.array([0, 99]))
+
+
+def test_the_svg_piano_roll_names_every_row_it_shows_even_over_two_octaves():
+    melody = np.array([2, 1, 1, 1, 14, 1, 1, 1, 37, 1, 1, 1, 0, 1, 1, 1])  # C3, C4 and B5: 36 rows
+    svg = piano_roll_svg(melody)
+    rows = re.findall(r'<rect x="\d+" y="\d+" width="\d+" height="\d+" fill=', svg)
+    names = re.findall(r'<text class="pitch"[^>]*>([A-G]#?-?\d)</text>', svg)
+    assert len(names) == len(rows) >= 36
+    assert {"C3", "C#4", "B5"} <= set(names)
 
 
 # ----- networks tuned at one c, and bad input ---------------------------------------------------
