@@ -111,10 +111,10 @@ def event_histogram(melodies, ax=None, title=None):
     top = 1.3 * max(float(shares[FIRST_PITCH_EVENT:].max()), float(np.sort(shares)[-3]), 1e-3)
     colors = [BAR_LINE if i < FIRST_PITCH_EVENT else NOTE_COLOR for i in range(NUM_CLASSES)]
     ax.bar(np.arange(NUM_CLASSES), np.minimum(shares, top), color=colors)
-    for i in np.flatnonzero(shares > top):  # a cut bar: a white break near its top and its share
-        ax.plot([i - 0.5, i + 0.5], [0.86 * top, 0.9 * top], color="white", linewidth=3)
-        ax.text(i, 0.97 * top, f"{shares[i]:.2f}", ha="center", va="top", fontsize=7, color="white",
-                rotation=90, fontweight="bold")
+    for i in np.flatnonzero(shares > top):  # a cut bar: a white break near its top, its share beside it
+        ax.plot([i - 0.5, i + 0.5], [0.84 * top, 0.88 * top], color="white", linewidth=3)
+        ax.text(i + 0.5, 0.97 * top, f"{shares[i]:.2f}", ha="left", va="top", fontsize=8,
+                fontweight="bold", color=BAR_LINE)
     ax.set_ylim(0, top)
     ax.set_xticks(np.arange(NUM_CLASSES), event_names(np.arange(NUM_CLASSES)), rotation=90, fontsize=7)
     ax.set_ylabel("share of steps")
