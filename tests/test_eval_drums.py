@@ -11,7 +11,7 @@ from musiclab.data.drums import DRUM_CLASSES, SILENCE
 from musiclab.data.grooves import load_grooves
 from musiclab.errors import BadParameterError
 from musiclab.eval.drums import (
-    drum_metrics, is_monotonous, longest_run, mean_log_p, metric_table, pattern_metrics,
+    drum_metrics, is_monotonous, longest_run, mean_log_p, metric_table, pattern_metrics, tuning_effect,
 )
 
 K, S, HH, OH, RD, CR, TOM = (DRUM_CLASSES.index(name) for name in
@@ -80,6 +80,21 @@ def test_backbeat_counts_bars_with_snare_on_both_steps_4_and_12():
 def test_backbeat_is_averaged_over_all_bars_of_all_patterns():
     batch = np.stack([pattern(ROCK), pattern(SILENT), pattern(ROCK, SILENT)])
     assert drum_metrics(batch)["backbeat"] == pytest.approx((1 + 0 + 0.5) / 3)
+
+
+def test_tuning_effect_shows_where_the_tuned_groove_differs_and_gains_a_backbeat():
+    no_snare = [K, _, HH, _, K, _, HH, _, K, _, HH, _, K, _, HH, _]
+    reference = np.stack([pattern(no_snare), pattern(no_snare), pattern(ROCK), pattern(no_snare)])
+    tuned = np.stack([pattern(ROCK),            # a backbeat in both bars: shows
+                      pattern(no_snare),        # the same groove: nothing to hear
+                      pattern(ROCK, no_snare),  # differs, but loses a backbeat
+                      pattern(no_snare, ROCK)])  # gains one bar of backbeat: shows
+    effect = tuning_effect(reference, tuned)
+    assert effect["differs"].tolist() == [True, False, True, True]
+    assert effect["adds_backbeat"].tolist() == [True, False, False, True]
+    assert effect["shows"].tolist() == [True, False, False, True]
+    with pytest.raises(BadParameterError, match="same primers"):
+        tuning_effect(reference, tuned[:2])
 
 
 def test_monotony_detector_flags_one_drum_dominating_with_a_long_run():

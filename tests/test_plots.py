@@ -220,3 +220,14 @@ def test_rules_vs_diversity_joins_each_temperature_and_stars_the_shipped_setting
         rules_vs_diversity({"c=1,T=1": {"distinct_4gram_share": 0.3}})
     with pytest.raises(BadParameterError, match="marked"):
         rules_vs_diversity(points, marked="nowhere")
+
+
+def test_the_event_histogram_scales_to_the_pitches_and_cuts_the_hold_bar_with_its_share():
+    tune = np.array([14, 1, 1, 1, 1, 1, 1, 1, 16, 1, 1, 1, 1, 1, 1, 0] * 4)  # holds: 13 of every 16 steps
+    ax = plots.event_histogram([tune])
+    heights = [patch.get_height() for patch in ax.patches]
+    top = ax.get_ylim()[1]
+    assert top < 0.5  # the y axis is not stretched to the holds
+    assert heights[1] == pytest.approx(top)  # the hold bar is cut at the top ...
+    assert "0.81" in [text.get_text() for text in ax.texts]  # ... and says how tall it really is
+    assert heights[14] == pytest.approx(4 / 64) and heights[14] < 0.9 * top  # C4 keeps its true height

@@ -125,17 +125,29 @@ def test_clear_switches_everything_off():
     assert panel.reward == -min(int(t.sum()) for t in env.targets)
 
 
-def test_every_change_plays_the_new_bar_in_the_output_when_play_is_on():
+def test_every_change_puts_a_player_of_the_new_bar_in_the_output_when_play_is_on():
     env = small_env()
     panel = LaunchpadPanel(env, play=True, sample_rate=8000, tempo_bpm=240)
     panel.press(0, 4)
     panel.press(3, 0)
     assert len(panel.output.outputs) == 1  # each new bar replaces the last player
     html = panel.output.outputs[0]["data"]["text/html"]
-    assert "<audio" in html and "autoplay" in html and "base64" in html
+    assert "<audio" in html and "base64" in html
+    assert "autoplay" not in html  # a change made from code (Run All) waits for the student's click
     panel.autoplay.value = False
     panel.press(3, 0)
     assert len(panel.output.outputs) == 1 and panel.output.outputs[0]["data"]["text/html"] == html
+
+
+def test_a_click_on_a_panel_button_plays_the_new_bar_at_once():
+    env = small_env()
+    panel = LaunchpadPanel(env, play=True, sample_rate=8000, tempo_bpm=240)
+    panel.toggle_buttons[0][4].click()
+    assert "autoplay" in panel.output.outputs[0]["data"]["text/html"]
+    panel.press(3, 0)  # from code again: no autoplay
+    assert "autoplay" not in panel.output.outputs[0]["data"]["text/html"]
+    panel.play_button.click()
+    assert "autoplay" in panel.output.outputs[0]["data"]["text/html"]
 
 
 def test_bad_input_names_the_parameter():

@@ -6,6 +6,7 @@ music moves with c) and on tiny untrained Q-networks (for the fixed-c case and b
 from __future__ import annotations
 
 import io
+import re
 import statistics
 import time
 import wave
@@ -63,6 +64,21 @@ def test_a_new_playground_has_composed_drawn_and_rendered_a_melody(playground, s
     assert bytes(playground.audio.value) == playground.wav
     assert playground.c_slider.value == pytest.approx(shipped_dqn.config.c)
     assert not playground.c_slider.disabled
+
+
+def test_nothing_plays_until_the_student_touches_a_control(shipped_dqn):
+    panel = Playground(shipped_dqn, sample_rate=8000)
+    assert panel.audio.autoplay is False  # Run All shows a silent player
+    panel.update(c=1.0, seed=2)  # a change from code does not start playing either
+    assert panel.audio.autoplay is False
+    panel.temperature_slider.value = 0.5  # the student releases a slider
+    assert panel.audio.autoplay is True
+
+
+def test_the_new_melody_button_plays_its_melody(shipped_dqn):
+    panel = Playground(shipped_dqn, sample_rate=8000)
+    panel.button.click()
+    assert panel.audio.autoplay is True and panel.history[-1][3] == 1
 
 
 def test_sliders_update_on_release_only(playground):
@@ -148,6 +164,15 @@ def test_the_svg_piano_roll_draws_one_bar_per_note_where_it_sounds():
     assert piano_roll_svg(np.ones(8, dtype=np.int64)).count('class="note"') == 0
     with pytest.raises(BadParameterError, match="melody"):
         piano_roll_svg(np.array([0, 99]))
+
+
+def test_the_svg_piano_roll_names_every_row_it_shows_even_over_two_octaves():
+    melody = np.array([2, 1, 1, 1, 14, 1, 1, 1, 37, 1, 1, 1, 0, 1, 1, 1])  # C3, C4 and B5: 36 rows
+    svg = piano_roll_svg(melody)
+    rows = re.findall(r'<rect x="\d+" y="\d+" width="\d+" height="\d+" fill=', svg)
+    names = re.findall(r'<text class="pitch"[^>]*>([A-G]#?-?\d)</text>', svg)
+    assert len(names) == len(rows) >= 36
+    assert {"C3", "C#4", "B5"} <= set(names)
 
 
 # ----- networks tuned at one c, and bad input ---------------------------------------------------

@@ -60,6 +60,21 @@ def test_a_reaction_during_playback_is_stored_at_the_step_playing(q_net, store):
     assert panel.satisfaction == [pytest.approx((1 + 0 + 0.9) / 3)]
 
 
+def test_each_press_is_acknowledged_in_the_status_line(q_net, store):
+    clock = FakeClock()
+    panel = TherapyPanel(store, q_net, TINY, play=False, clock=clock)
+    panel.sign_up("ada", "secret", {"tempo": 60.0})
+    panel.next_piece()
+    clock.now += 2.6
+    panel.more.click()
+    assert "more like this" in panel.status.value and "2.6 s" in panel.status.value
+    assert "step 10" in panel.status.value and "1 reaction on" in panel.status.value
+    panel.less.click()
+    assert "less like this" in panel.status.value and "2 reactions" in panel.status.value
+    panel.calm.value = 0.8
+    assert "calm-o-meter 0.80" in panel.status.value
+
+
 @pytest.mark.slow
 def test_next_piece_retunes_on_feedback_saves_and_a_new_sign_in_resumes(q_net, store):
     panel = TherapyPanel(store, q_net, TINY, play=False, clock=FakeClock())

@@ -130,6 +130,22 @@ def pattern_metrics(patterns) -> dict[str, np.ndarray]:
     }
 
 
+def tuning_effect(reference, tuned) -> dict[str, np.ndarray]:
+    """Where tuning shows, pattern by pattern: ``reference`` and ``tuned`` are np.int64 ``[N, 32]``
+    grids composed from the same N primers (e.g. the Note-CNN's samples and a rule-tuned Q-network's
+    grooves). Returns bool arrays ``[N]``: ``differs`` (the two grids differ on some step),
+    ``adds_backbeat`` (the tuned grid has a snare backbeat in more bars than the reference) and
+    ``shows`` (both: a student hears the tuning). Notebook 05 picks its demo primer with it and
+    counts how often the effect shows."""
+    reference, tuned = as_patterns(reference), as_patterns(tuned)
+    if reference.shape != tuned.shape:
+        raise BadParameterError(f"reference and tuned must be grids from the same primers, got shapes "
+                                f"{reference.shape} and {tuned.shape}")
+    differs = (reference != tuned).any(axis=1)
+    adds = pattern_metrics(tuned)["backbeat"] > pattern_metrics(reference)["backbeat"]
+    return {"differs": differs, "adds_backbeat": adds, "shows": differs & adds}
+
+
 def mean_log_p(patterns, model, skip_steps: int = 0) -> float:
     """Mean log p(x_t | x_<t) in nats per step under ``model`` (anything with
     ``log_prob(LongTensor [N, 32]) -> [N, 32]``), over patterns and steps ``skip_steps..31``

@@ -5,7 +5,8 @@
 so it works and is tested without a browser. Its ``widget`` shows one row per note (highest on
 top): a button per basis vector (amber when on), the note's offset and a button per offset shift;
 then the controls, a reward readout, the bar next to the nearest real bar, and an ``Output`` in
-which every new bar plays.
+which every new bar gets a player. A player starts by itself only after a click on the panel: a
+change made from code (Run All included) shows a player that waits for the student's click.
 """
 from __future__ import annotations
 
@@ -71,6 +72,7 @@ class LaunchpadPanel:
         self.ceiling = env.reward_ceiling()
         self.rewards: list[float] = []  #: the reward after every change, the start included
         self.history: list[str] = []  #: what happened at every change, in words
+        self._clicked = False  # True only while a button's click is being handled
         self._build(play)
         self._set_state(env.start_state() if state is None else env.check_state(state), "start")
 
@@ -111,11 +113,12 @@ class LaunchpadPanel:
         return self._set_state(LaunchpadState(np.zeros((notes, bits), dtype=bool),
                                               np.zeros(notes, dtype=np.int64)), "clear")
 
-    def play(self) -> None:
-        """Show a player of the current bar in :attr:`output` (replacing the last one)."""
+    def play(self, start: bool = False) -> None:
+        """Show a player of the current bar in :attr:`output` (replacing the last one); it starts
+        playing at once only with ``start=True`` (what the panel's buttons pass)."""
         clip = player(self.env.to_pretty_midi(tempo_bpm=self.tempo_bpm),
                       sample_rate=self.sample_rate)
-        clip.autoplay = True
+        clip.autoplay = bool(start)
         self.output.outputs = ()
         self.output.append_display_data(clip)
 
@@ -135,7 +138,7 @@ class LaunchpadPanel:
         self.history.append(what)
         self._refresh()
         if self.autoplay.value:
-            self.play()
+            self.play(start=self._clicked)
         return self.reward
 
     # ----- widgets ---------------------------------------------------------------------------
@@ -151,9 +154,9 @@ class LaunchpadPanel:
                               for _ in range(env.notes)]
         for note in range(env.notes):
             for k, button in enumerate(self.toggle_buttons[note]):
-                button.on_click(lambda _, n=note, b=k: self.press(n, b))
+                button.on_click(self._click(lambda n=note, b=k: self.press(n, b)))
             for k, button in enumerate(self.shift_buttons[note]):
-                button.on_click(lambda _, n=note, s=k: self.shift(n, s))
+                button.on_click(self._click(lambda n=note, s=k: self.shift(n, s)))
         self.agent_button = widgets.Button(description="agent: next bar", button_style="info",
                                            disabled=self.policy is None)
         self.perturb_kind = widgets.Dropdown(options=PERTURBATIONS, value="random",
@@ -163,10 +166,10 @@ class LaunchpadPanel:
         self.play_button = widgets.Button(description="play", icon="play")
         self.autoplay = widgets.Checkbox(value=bool(play), description="play each bar",
                                          indent=False)
-        self.agent_button.on_click(lambda _: self.agent_step())
-        self.perturb_button.on_click(lambda _: self.perturb(kind=self.perturb_kind.value))
-        self.clear_button.on_click(lambda _: self.clear())
-        self.play_button.on_click(lambda _: self.play())
+        self.agent_button.on_click(self._click(self.agent_step))
+        self.perturb_button.on_click(self._click(lambda: self.perturb(kind=self.perturb_kind.value)))
+        self.clear_button.on_click(self._click(self.clear))
+        self.play_button.on_click(self._click(lambda: self.play(start=True)))
         self.readout = widgets.HTML()
         self.bar_view = widgets.HTML()
         self.output = widgets.Output()
@@ -179,6 +182,17 @@ class LaunchpadPanel:
                                  self.clear_button, self.play_button, self.autoplay])
         self.widget = widgets.VBox([widgets.VBox(rows), controls, self.readout, self.bar_view,
                                     self.output])
+
+    def _click(self, action):
+        """A button handler that runs ``action()`` as the student's own click: the players it
+        shows start at once."""
+        def handler(_button) -> None:
+            self._clicked = True
+            try:
+                action()
+            finally:
+                self._clicked = False
+        return handler
 
     def _basis_tip(self, note: int, k: int) -> str:
         steps = self.env.bar_steps

@@ -94,9 +94,12 @@ def event_histogram(melodies, ax=None, title=None):
     """Bar chart of how often each melody event occurs (note-off, no-event, each pitch) in ``melodies``.
 
     ``melodies``: an iterable of 1-D event arrays. Shows at a glance that holds dominate and the
-    pitches of C major are the common ones. Used by notebook 00.
+    pitches of C major are the common ones. The y axis is scaled to the pitches; a bar taller than
+    that (the holds, about 0.7 of all steps) is cut at the top, marked with a break and labelled
+    with its share, so it does not squash the pitch bars. Used by notebook 00.
     """
     from musiclab.data.melody import NUM_CLASSES, event_names
+    from musiclab.theory import FIRST_PITCH_EVENT
 
     counts = np.zeros(NUM_CLASSES, dtype=np.int64)
     for events in melodies:
@@ -105,8 +108,14 @@ def event_histogram(melodies, ax=None, title=None):
         raise BadParameterError("melodies hold no events to count")
     ax = axes_or_new(ax, 10, 3)
     shares = counts / counts.sum()
-    colors = [BAR_LINE if i < 2 else NOTE_COLOR for i in range(NUM_CLASSES)]
-    ax.bar(np.arange(NUM_CLASSES), shares, color=colors)
+    top = 1.3 * max(float(shares[FIRST_PITCH_EVENT:].max()), float(np.sort(shares)[-3]), 1e-3)
+    colors = [BAR_LINE if i < FIRST_PITCH_EVENT else NOTE_COLOR for i in range(NUM_CLASSES)]
+    ax.bar(np.arange(NUM_CLASSES), np.minimum(shares, top), color=colors)
+    for i in np.flatnonzero(shares > top):  # a cut bar: a white break near its top, its share beside it
+        ax.plot([i - 0.5, i + 0.5], [0.84 * top, 0.88 * top], color="white", linewidth=3)
+        ax.text(i + 0.5, 0.97 * top, f"{shares[i]:.2f}", ha="left", va="top", fontsize=8,
+                fontweight="bold", color=BAR_LINE)
+    ax.set_ylim(0, top)
     ax.set_xticks(np.arange(NUM_CLASSES), event_names(np.arange(NUM_CLASSES)), rotation=90, fontsize=7)
     ax.set_ylabel("share of steps")
     ax.set_xlim(-0.7, NUM_CLASSES - 0.3)

@@ -120,8 +120,20 @@ class TherapyPanel:
         personaliser.observe(self.piece, int(event.position), event.value, kind)
         self.reactions[self.piece_id].append((event.value, kind))
         self._pending = True
+        self._say(self._acknowledgement(event, seconds))
         self._refresh()
         return event
+
+    def _acknowledgement(self, event: FeedbackEvent, seconds: float) -> str:
+        """The status line after a reaction: what was heard, where, and what happens next."""
+        if event.kind == "calm":
+            what = f"calm-o-meter {event.value:.2f}"
+        else:
+            what = "more like this" if event.value > 0 else "less like this"
+        count = len(self.reactions[self.piece_id])
+        return (f"Noted: <b>{what}</b> at {seconds:.1f} s (step {int(event.position)} of the piece). "
+                f"{count} reaction{'s' * (count != 1)} on this piece; press <b>next piece</b> to hear "
+                f"them taken into account.")
 
     def _signed_in(self) -> Personaliser:
         if self.personaliser is None:

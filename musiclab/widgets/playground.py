@@ -25,7 +25,7 @@ from musiclab.data.melody import STEPS_PER_QUARTER, check_events, decode_events,
 from musiclab.errors import BadParameterError, check_range
 from musiclab.eval.melody import melody_metrics
 from musiclab.plots.core import (BAR_LINE, BEAT_LINE, BLACK_KEY_ROW, BLACK_KEYS, NOTE_COLOR, NOTE_EDGE,
-                                 WHITE_KEY_ROW, named_pitches)
+                                 WHITE_KEY_ROW)
 from musiclab.rl.q_network import QNetwork
 from musiclab.rl.rules import rule_set
 from musiclab.theory import FIRST_PITCH_EVENT
@@ -41,9 +41,10 @@ STEP_PX, ROW_PX, LABEL_PX = 20, 9, 36
 
 def piano_roll_svg(melody, title: str = "") -> str:
     """An SVG piano roll of encoded melody events (1-D ints, 16th steps): one ``<rect class="note">``
-    per note, black-key rows shaded, beat and bar lines, pitch names as the matplotlib roll names them
-    (:func:`musiclab.plots.core.named_pitches`). The playground's view: it redraws in about a millisecond, where a
-    matplotlib figure (``plots.piano_roll``) takes a tenth of a second or more."""
+    per note, black-key rows shaded, beat and bar lines, and a pitch name on every row it shows (a
+    ``<text class="pitch">`` each), so a student reads any note's pitch off the roll. The playground's
+    view: it redraws in about a millisecond, where a matplotlib figure (``plots.piano_roll``) takes a
+    tenth of a second or more."""
     melody = check_events(melody, "melody")
     notes = decode_events(melody)
     steps = max(len(melody), 1)
@@ -61,13 +62,11 @@ def piano_roll_svg(melody, title: str = "") -> str:
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="piano-roll" width="{width}" height="{height}" '
              f'font-family="sans-serif" font-size="9">',
              f'<text x="{LABEL_PX}" y="12" font-size="12">{html.escape(title)}</text>']
-    named = set(named_pitches(low, high))
     for pitch in range(low, high + 1):
         shade = BLACK_KEY_ROW if pitch % 12 in BLACK_KEYS else WHITE_KEY_ROW
         parts.append(f'<rect x="{LABEL_PX}" y="{y(pitch)}" width="{steps * STEP_PX}" height="{ROW_PX}" fill="{shade}"/>')
-        if pitch in named:
-            parts.append(f'<text x="{LABEL_PX - 4}" y="{y(pitch) + ROW_PX - 1}" text-anchor="end">'
-                         f'{pitch_name(pitch)}</text>')
+        parts.append(f'<text class="pitch" x="{LABEL_PX - 4}" y="{y(pitch) + ROW_PX - 1}" text-anchor="end" '
+                     f'font-size="8">{pitch_name(pitch)}</text>')
     for step in range(0, steps + 1, STEPS_PER_QUARTER):
         bar = step % (4 * STEPS_PER_QUARTER) == 0
         x = LABEL_PX + step * STEP_PX
@@ -122,7 +121,6 @@ class Playground:
         self._syncing = False
         self._build()
         self.update(c=q_net.config.c if c is None else c, epsilon=epsilon, temperature=temperature, seed=seed)
-        self.audio.autoplay = True  # later melodies start playing as soon as they arrive
 
     # ----- the methods the widgets call ----------------------------------------------------------
     def update(self, c: float | None = None, epsilon: float | None = None, seed: int | None = None,
@@ -213,7 +211,7 @@ class Playground:
         self.audio = widgets.Audio(format="wav", autoplay=False, controls=True, loop=False)
         for control in (self.c_slider, self.epsilon_slider, self.temperature_slider, self.seed_box):
             control.observe(self._on_change, names="value")
-        self.button.on_click(lambda _: self.generate())
+        self.button.on_click(self._on_click)
         controls = widgets.VBox([widgets.HBox([self.c_slider, self.epsilon_slider, self.temperature_slider]),
                                   widgets.HBox([self.seed_box, self.button])])
         self.widget = widgets.VBox([controls, self.readout, self.roll, self.audio])
@@ -233,7 +231,12 @@ class Playground:
 
     def _on_change(self, _change) -> None:
         if not self._syncing:
+            self.audio.autoplay = True  # the student moved a control: play what they asked for
             self.update()
+
+    def _on_click(self, _button) -> None:
+        self.audio.autoplay = True
+        self.generate()
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
