@@ -24,7 +24,8 @@ help:
 lab: setup
 	$(BIN)/jupyter lab --notebook-dir=$(LAB_DIR) $(ALLOW_ROOT) $(LAB_ARGS)
 
-test: setup test-system-deps
+# `make test` also builds the student copies and the book (CI runs both; their tests check them).
+test: setup test-system-deps student book
 	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 
 unit: setup

@@ -125,7 +125,8 @@ class _Payload:
 def make_checkpoint_files(folder: Path) -> dict[str, Path]:
     """One file per kind of CHECKPOINT_KINDS (from the shipped note_rnn_fast), plus ``sentinel``: the
     file the pickled payload would create if its code ran. ``wrong_kind`` is the drum Note-CNN, and
-    ``wrong_kind_for_drums`` the Note-RNN (for the commands that take a drum model)."""
+    ``wrong_kind_for_drums`` the Note-RNN (for the commands that take a drum model), ``wrong_kind_for_sample``
+    the MusicVAE (``sample`` takes a Note-RNN or a drum Note-CNN)."""
     import torch
 
     from musiclab.checkpoints import load_checkpoint, shipped_path
@@ -148,6 +149,8 @@ def make_checkpoint_files(folder: Path) -> dict[str, Path]:
     shutil.copyfile(shipped_path("drum_cnn_fast"), files["wrong_kind"])
     files["wrong_kind_for_drums"] = folder / "note_rnn.pt"
     shutil.copyfile(shipped_path("note_rnn_fast"), files["wrong_kind_for_drums"])
+    files["wrong_kind_for_sample"] = folder / "music_vae.pt"
+    shutil.copyfile(shipped_path("music_vae_cpu"), files["wrong_kind_for_sample"])
     files["folder_as_file"].mkdir()
     return files
 
@@ -249,13 +252,17 @@ def checkpoint_targets(files: dict[str, Path]) -> dict:
     def tune_drums(path: Path, work: Path) -> tuple[str, str]:
         return _cli("tune", "--model", "drums", "--base", path, "--episodes", "1", "--quiet", "--out", work / "q.pt")
 
+    def sample(path: Path, work: Path) -> tuple[str, str]:
+        return _cli("sample", path, work / "out.mid", "--length", "16")
+
     tune_drums.files = {"wrong_kind": files["wrong_kind_for_drums"]}  # the drum tuner's wrong kind
+    sample.files = {"wrong_kind": files["wrong_kind_for_sample"]}
     return {"load_checkpoint (note_rnn)": _loaded(lambda p, w: load_checkpoint(p, expected_kind="note_rnn")),
             "load_model (note_rnn)": _loaded(lambda p, w: load_model(p, expected_kind="note_rnn")),
             "load_trained (note_rnn)": _loaded(lambda p, w: load_trained(p, expected_kind="note_rnn")),
             "load_q_network": _loaded(lambda p, w: load_q_network(p)),
             "launchpad load_agent": _loaded(lambda p, w: load_agent(p)),
-            "musiclab sample": lambda p, w: _cli("sample", p, w / "out.mid", "--length", "16"),
+            "musiclab sample": sample,
             "musiclab tune --base": lambda p, w: _cli("tune", "--base", p, "--episodes", "1", "--quiet",
                                                       "--out", w / "q.pt"),
             "musiclab tune --model drums --base": tune_drums}

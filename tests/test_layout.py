@@ -110,7 +110,7 @@ def test_long_classes_say_why_they_are_one_class():
 
 
 def test_one_command_line():
-    parsers = [name for name, path in modules().items() if layer(name) != layer("musiclab.cli") and "argparse" in
+    parsers = [name for name, path in modules().items() if name != "musiclab" and layer(name) != layer("musiclab.cli") and "argparse" in
                {alias.name for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Import)
                 for alias in node.names}]
     assert not parsers, f"argparse outside musiclab.cli: {parsers}"
