@@ -14,7 +14,6 @@ on its own: ``autoplay`` is removed everywhere.
 from __future__ import annotations
 
 import html
-import json
 import math
 import re
 import shutil

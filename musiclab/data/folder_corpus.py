@@ -24,7 +24,7 @@ from musiclab.data.abc import abc_converter, read_abc
 from musiclab.data.cache import cached, files_digest
 from musiclab.data.corpus import MelodySet, Tune, convert_abc, count_reasons
 from musiclab.data.melody import Note, notes_from_pretty_midi
-from musiclab.data.midi_files import MIDI_SUFFIXES, NoMidiFilesError, melody_part
+from musiclab.data.midi_files import MIDI_SUFFIXES, files_under, melody_part
 from musiclab.data.midi_melodies import read_melody_file
 from musiclab.data.pool import run_parallel
 from musiclab.data.tune_encoding import encode_tune
@@ -44,13 +44,7 @@ _NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 def folder_files(folder: Path) -> list[Path]:
     """Every MIDI and ABC file under ``folder`` (recursively), sorted; BadFileError when ``folder`` is
     not a folder, NoMidiFilesError when it holds none."""
-    if not folder.is_dir():
-        kind = "is a file, not a folder" if folder.exists() else "does not exist"
-        raise BadFileError(f"music folder {folder} {kind}")
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in FOLDER_SUFFIXES)
-    if not files:
-        raise NoMidiFilesError(f"{folder}: no .mid, .midi or .abc files in this folder or its subfolders")
-    return files
+    return files_under(folder, FOLDER_SUFFIXES, "music")
 
 
 def estimate_key(notes: list[Note]) -> tuple[int, str]:

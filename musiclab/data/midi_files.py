@@ -25,16 +25,22 @@ class NoMidiFilesError(BadFileError):
     """A folder given to a folder loader holds no .mid or .midi file (searched recursively)."""
 
 
-def midi_files(folder: Path) -> list[Path]:
-    """Every ``.mid``/``.midi`` file under ``folder`` (recursively), sorted; BadFileError when
-    ``folder`` is not a folder, NoMidiFilesError when it holds none."""
+def files_under(folder: Path, suffixes: tuple[str, ...], what: str) -> list[Path]:
+    """Every file under ``folder`` (recursively) whose ending is one of ``suffixes`` (any case), sorted;
+    BadFileError naming the ``what`` folder when it is not a folder, NoMidiFilesError when it holds none."""
     if not folder.is_dir():
         kind = "is a file, not a folder" if folder.exists() else "does not exist"
-        raise BadFileError(f"MIDI folder {folder} {kind}")
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in MIDI_SUFFIXES)
+        raise BadFileError(f"{what} folder {folder} {kind}")
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
     if not files:
-        raise NoMidiFilesError(f"{folder}: no .mid or .midi files in this folder or its subfolders")
+        endings = f"{', '.join(suffixes[:-1])} or {suffixes[-1]}"
+        raise NoMidiFilesError(f"{folder}: no {endings} files in this folder or its subfolders")
     return files
+
+
+def midi_files(folder: Path) -> list[Path]:
+    """Every ``.mid``/``.midi`` file under ``folder`` (recursively), sorted (see :func:`files_under`)."""
+    return files_under(folder, MIDI_SUFFIXES, "MIDI")
 
 
 def missing_file(path: Path) -> str:
