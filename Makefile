@@ -38,7 +38,7 @@ book: setup
 	$(BIN)/python tools/book.py build/book
 
 bench: setup
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done
+	@for b in bench/*.py; do q=$$(grep -q -- '"--quick"' $$b && echo --quick); echo "== $$b $$q"; $(BIN)/python $$b $$q || exit 1; done
 
 # Student copies: outputs stripped, each "# SOLUTION NN.k" cell swapped for its stub (tools/student.py).
 # tests/test_student_copies.py (part of `make test`) builds them and runs each top to bottom.
