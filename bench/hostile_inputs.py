@@ -202,27 +202,38 @@ def midi_targets(files: dict[str, Path]) -> dict:
     from musiclab.data.chords import tokens_from_midi
     from musiclab.data.drum_midi import grid_from_midi
     from musiclab.data.midi_melodies import load_midi_melody
+    from musiclab.data.primer import read_drum_primer, read_primer
 
     targets = {"audio.load_midi": _loaded(lambda p, w: audio.load_midi(p)),
                "audio.render_midi_file": _loaded(lambda p, w: audio.render_midi_file(p, w / "out.wav", 16000)),
                "musiclab render": lambda p, w: _cli("render", p, w / "out.wav", "--rate", "16000")}
     for run in targets.values():
         run.valid = ("no_notes", "unmapped_drums")
+    primers = {"read_primer (MIDI)": _loaded(lambda p, w: read_primer(p)),
+               "read_drum_primer": _loaded(lambda p, w: read_drum_primer(p)),
+               "musiclab sample --primer": lambda p, w: _cli("sample", "note_rnn_fast", w / "out.mid", "--primer", p,
+                                                             "--length", "64"),
+               "musiclab compose --primer": lambda p, w: _cli("compose", "rl_tuner_dqn", w / "out.mid", "--primer",
+                                                              p, "--length", "64"),
+               "musiclab vae encode --primer": lambda p, w: _cli("vae", "encode", "music_vae_cpu", "--primer", p)}
+    primers["read_drum_primer"].valid = ("unmapped_drums",)  # its unmapped notes read as silence, with a warning
     return {"load_midi_melody": _loaded(lambda p, w: load_midi_melody(p)),
             "tokens_from_midi": _loaded(lambda p, w: tokens_from_midi(p)),
-            "grid_from_midi": _loaded(lambda p, w: grid_from_midi(p)), **targets}
+            "grid_from_midi": _loaded(lambda p, w: grid_from_midi(p)), **targets, **primers}
 
 
 def folder_targets(files: dict[str, Path]) -> dict:
     """name -> run(path, work) for every folder loader (the file among good ones)."""
     from musiclab.data.chords import load_midi_folder_tokens
     from musiclab.data.grooves import load_grooves
+    from musiclab.data.folder_corpus import load_folder_melodies
     from musiclab.data.midi_melodies import load_midi_folder
 
     good = [files["good"], files["good_drums"]]
     return {name: (lambda loader: lambda p, w: _in_folder(loader, p, w, good))(loader) for name, loader in
             {"load_midi_folder": load_midi_folder, "load_midi_folder_tokens": load_midi_folder_tokens,
-             "load_grooves": lambda folder, quiet: load_grooves(folder, quiet=quiet)}.items()}
+             "load_grooves": lambda folder, quiet: load_grooves(folder, quiet=quiet),
+             "load_folder_melodies (train --corpus FOLDER)": load_folder_melodies}.items()}
 
 
 def abc_targets(files: dict[str, Path]) -> dict:
@@ -238,8 +249,11 @@ def abc_targets(files: dict[str, Path]) -> dict:
             return "loaded", ""
         return run
 
-    return {f"read_abc + convert_abc ({converter})": convert(converter) for converter in ("abc2midi", "music21")
-            if converter == "music21" or shutil.which("abc2midi")}
+    from musiclab.data.primer import read_primer
+
+    converters = {f"read_abc + convert_abc ({converter})": convert(converter) for converter in ("abc2midi", "music21")
+                  if converter == "music21" or shutil.which("abc2midi")}
+    return {**converters, "read_primer (ABC)": _loaded(lambda p, w: read_primer(p))}
 
 
 def checkpoint_targets(files: dict[str, Path]) -> dict:
@@ -263,6 +277,8 @@ def checkpoint_targets(files: dict[str, Path]) -> dict:
             "load_q_network": _loaded(lambda p, w: load_q_network(p)),
             "launchpad load_agent": _loaded(lambda p, w: load_agent(p)),
             "musiclab sample": sample,
+            "musiclab compose": lambda p, w: _cli("compose", p, w / "out.mid", "--length", "16"),
+            "musiclab vae encode": lambda p, w: _cli("vae", "encode", p, "--primer", "C4 D4 E4 - G4"),
             "musiclab tune --base": lambda p, w: _cli("tune", "--base", p, "--episodes", "1", "--quiet",
                                                       "--out", w / "q.pt"),
             "musiclab tune --model drums --base": tune_drums}

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from musiclab.data.abc import (abc_converter, convert_with_abc2midi, convert_with_music21, parse_abc_key,
-                               read_abc)
+from musiclab.data.abc import (abc_converter, abc_note_count, convert_with_abc2midi, convert_with_music21,
+                               parse_abc_key, read_abc)
 from musiclab.data.drum_midi import grid_from_midi
 from musiclab.data.drums import DRUM_CLASSES, GRID_STEPS, SILENCE
 from musiclab.data.melody import (MAX_PITCH, MIN_PITCH, NO_EVENT, STEPS_PER_QUARTER, Note, decode_events,
@@ -29,6 +29,7 @@ from musiclab.data.melody import (MAX_PITCH, MIN_PITCH, NO_EVENT, STEPS_PER_QUAR
 from musiclab.data.midi_files import MIDI_SUFFIXES
 from musiclab.data.midi_melodies import open_midi_melody
 from musiclab.errors import BadFileError, BadParameterError, check_range
+from musiclab.limits import LIMITS, limit_error
 
 #: File name endings read as ABC (any case); MIDI endings are ``midi_files.MIDI_SUFFIXES``.
 ABC_SUFFIXES = (".abc",)
@@ -151,12 +152,16 @@ def _on_grid(tick: int, per_step: float) -> bool:
 def read_abc_primer(path: str | os.PathLike, tune: int = 0) -> Primer:
     """Tune number ``tune`` (0-based, in file order) of an ABC file as a Primer, transposed to C major /
     A minor and fitted to the range as the corpora are (abc2midi when installed, else music21).
-    BadFileError naming the file when it is missing or holds no convertible tune."""
+    BadFileError naming the file when it is missing or holds no convertible tune; LimitError when the
+    tune has more than ``LIMITS.max_abc_notes`` notes."""
     tunes = read_abc(path)
     if isinstance(tune, bool) or not isinstance(tune, (int, np.integer)) or not 0 <= tune < len(tunes):
         raise BadParameterError(f"tune must be an index in 0..{len(tunes) - 1} ({len(tunes)} tunes in {path}), "
                                 f"got {tune!r}")
     chosen = tunes[int(tune)]
+    if abc_note_count(chosen.text) > LIMITS.max_abc_notes:  # counted in the text, before any parsing
+        raise limit_error("max_abc_notes", f"ABC file {path}, tune {chosen.tune_id}: more than "
+                                           f"{LIMITS.max_abc_notes:,} notes, which")
     try:
         tonic, mode = parse_abc_key(chosen.field("K"))
     except BadParameterError as error:
