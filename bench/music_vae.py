@@ -19,7 +19,8 @@ along its attribute vectors.
    and attribute (target >= 0.9) and the share of all the decoded notes in C major (target >= 0.99;
    the 20 originals' share and the share at each step are given too: step 0 is the reconstructions,
    so a share below the target there comes from the tunes, not from the vector). R^2 of the joint
-   fit says how much of each attribute the code predicts linearly.
+   fit says how much of each attribute the code predicts linearly; the median note density per step
+   shows whether a vector adds notes.
 4. Training time of the shipped model, from its checkpoint extra.
 
     python bench/music_vae.py --quick   # 1,024 old test windows, 6 lullaby pairs
@@ -114,6 +115,8 @@ def attribute_quality(model, unseen: np.ndarray, seed: int) -> dict:
         result[name] = {"median_spearman": median, "in_key": sweep.in_key,
                         "in_key_per_step": [VT.in_key_share(sweep.melodies[:, k]) for k in range(sweep.melodies.shape[1])],
                         "median_value_per_step": [float(v) for v in np.nanmedian(sweep.values, axis=0)],
+                        "median_note_density_per_step": [float(np.median(vae_attributes.note_statistics(step)[:, 0]))
+                                                         for step in sweep.melodies.transpose(1, 0, 2)],
                         "target_met": bool(median >= TARGET_SPEARMAN and sweep.in_key >= TARGET_IN_KEY)}
     return result
 
