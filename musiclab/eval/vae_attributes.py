@@ -1,16 +1,18 @@
 """Attribute vectors of a MusicVAE: move a melody's code towards "more notes", "bigger leaps" or "calm".
 
 MusicVAE (Roberts et al., ICML 2018, Section 5.3) edits a melody by adding an *attribute vector*
-to its latent code: the mean code of the windows that have much of an attribute minus the mean code
-of those that have little. Three attributes here, each measured from the notes of a melody [T]:
+to its latent code; the paper's vector is the mean code of the windows that have much of an
+attribute minus the mean code of those that have little. Three attributes here, each measured from
+the notes of a melody [T]:
 
 * ``note_density``: note onsets per 16th step (0 .. 1).
 * ``interval_size``: mean size (semitones) of the moves between consecutive notes; NaN under 2 notes.
   The two are correlated in the corpus (the mean codes of the top and bottom quarters by interval
   size differ mostly in density), so their vectors come from one joint fit instead: a ridge
-  regression predicts both standardised attributes from the code, a_hat = W^T (z - mean), and the
-  vector of attribute j is the shortest change of z that raises a_hat_j by one and leaves the other
-  prediction unchanged: column j of W (W^T W)^-1. :attr:`AttributeVectors.fit_r2` says how much of
+  regression (penalty :data:`RIDGE`) predicts both attributes, standardised over the corpus, from
+  the code, a_hat = W^T (z - mean) with W [z_size, 2], and the vector of attribute j is the shortest
+  change of z that raises a_hat_j by one standard deviation and leaves the other prediction
+  unchanged: column j of W (W^T W)^-1 (then rescaled like the others, below). :attr:`AttributeVectors.fit_r2` says how much of
   each attribute the code predicts linearly; a vector can only follow an attribute that much.
 * ``calm``: the vector is the mean code of the calming set (Essen lullabies and evening songs)
   minus the mean code of the corpus. Its measured quantity, the *calm score*, is how far a melody's
