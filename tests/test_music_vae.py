@@ -244,6 +244,26 @@ def test_scheduled_sampling_runs_only_in_training_mode():
     assert metrics["sampling_prob"] == 0.0
 
 
+def test_parallel_scheduled_sampling_feeds_a_mix_of_true_events_and_the_decoders_samples():
+    torch.manual_seed(0)
+    model = MusicVAE(tiny(sampling_schedule="inverse_sigmoid", sampling_method="parallel"))
+    batch = torch.from_numpy(melodies(16))
+    z = torch.randn(16, 8)
+    assert torch.equal(model._parallel_inputs(z, batch, 0.0), batch)
+    mixed = model._parallel_inputs(z, batch, 0.5)
+    assert mixed.shape == batch.shape and not mixed.requires_grad
+    assert 0.2 < (mixed != batch).float().mean() < 0.6  # an untrained decoder's samples rarely agree
+    fed = model.decoder.teacher_forced(z, batch, mixed)
+    assert torch.allclose(fed[:, 0], model.decoder.teacher_forced(z, batch)[:, 0])  # step 0 sees 'begin'
+    assert not torch.allclose(fed, model.decoder.teacher_forced(z, batch))
+    loss, metrics = model.loss(batch, step=10**6)
+    assert metrics["sampling_prob"] == 1.0 and torch.isfinite(loss)
+    loss.backward()
+    assert model.encoder.mu.weight.grad is not None
+    with pytest.raises(UnknownNameError, match="sampling_method"):
+        MusicVAEConfig(sampling_method="beam")
+
+
 def test_step_counter_advances_only_on_training_calls_and_is_saved():
     model = MusicVAE(tiny())
     batch = torch.from_numpy(melodies(2))

@@ -14,7 +14,7 @@ from musiclab import plots
 from musiclab.checkpoints import load_model
 from musiclab.errors import BadParameterError, UnknownNameError
 from musiclab.eval.vae import unseen_windows
-from musiclab.eval.vae_attributes import (ATTRIBUTES, CALM_FEATURES, attribute_path, attribute_sweep,
+from musiclab.eval.vae_attributes import (ATTRIBUTES, CALM_FEATURES, FITTED, attribute_path, attribute_sweep,
                                           attribute_vectors, latent_codes, note_statistics, rank_correlation)
 from musiclab.widgets.attributes import AttributeSlider
 
@@ -82,6 +82,24 @@ def test_each_attribute_has_one_latent_direction_one_corpus_spread_long(vae, cor
         assert vector.shape == (vae.config.z_size,), name
         unit = vector / vector.norm()
         assert float(vector.norm()) == pytest.approx(float((codes @ unit).std()), rel=1e-4), name
+
+
+def test_density_and_interval_vectors_each_move_their_own_prediction_and_not_the_other(vae, corpus, vectors):
+    windows = corpus[0]
+    codes = latent_codes(vae, windows).double().numpy()
+    stats = note_statistics(windows)[:, [CALM_FEATURES.index(name) for name in FITTED]]
+    keep = ~np.isnan(stats).any(axis=1)
+    targets = (stats[keep] - stats[keep].mean(0)) / stats[keep].std(0)
+    design = np.c_[np.ones(keep.sum()), codes[keep]]
+    weights = np.linalg.lstsq(design, targets, rcond=None)[0][1:]  # [z_size, 2]: linear fit, no ridge
+    for j, name in enumerate(FITTED):
+        moved = vectors.vectors[name].double().numpy() @ weights  # change of both predictions per step
+        assert moved[j] > 0.2, name
+        assert abs(moved[1 - j]) < 0.1 * moved[j], name
+    assert set(vectors.fit_r2) == set(FITTED)
+    assert 0.5 < vectors.fit_r2["note_density"] <= 1.0 and 0.0 <= vectors.fit_r2["interval_size"] <= 1.0
+    with pytest.raises(BadParameterError, match="corpus_windows needs more than 32"):
+        attribute_vectors(vae, windows[:20], corpus[1])
 
 
 def test_the_calm_score_is_zero_for_the_corpus_mean_and_positive_for_the_calm_set(corpus, vectors):

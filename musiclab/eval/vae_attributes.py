@@ -1,13 +1,19 @@
 """Attribute vectors of a MusicVAE: move a melody's code towards "more notes", "bigger leaps" or "calm".
 
 MusicVAE (Roberts et al., ICML 2018, Section 5.3) edits a melody by adding an *attribute vector*
-to its latent code: the mean code of the windows that have much of an attribute minus the mean code
-of those that have little. Three attributes here, each measured from the notes of a melody [T]:
+to its latent code; the paper's vector is the mean code of the windows that have much of an
+attribute minus the mean code of those that have little. Three attributes here, each measured from
+the notes of a melody [T]:
 
 * ``note_density``: note onsets per 16th step (0 .. 1).
 * ``interval_size``: mean size (semitones) of the moves between consecutive notes; NaN under 2 notes.
-  For these two the vector is the mean code of the top quarter of the corpus windows minus the
-  mean code of the bottom quarter (as the paper did).
+  The two are correlated in the corpus (the mean codes of the top and bottom quarters by interval
+  size differ mostly in density), so their vectors come from one joint fit instead: a ridge
+  regression (penalty :data:`RIDGE`) predicts both attributes, standardised over the corpus, from
+  the code, a_hat = W^T (z - mean) with W [z_size, 2], and the vector of attribute j is the shortest
+  change of z that raises a_hat_j by one standard deviation and leaves the other prediction
+  unchanged: column j of W (W^T W)^-1 (then rescaled like the others, below). :attr:`AttributeVectors.fit_r2` says how much of
+  each attribute the code predicts linearly; a vector can only follow an attribute that much.
 * ``calm``: the vector is the mean code of the calming set (Essen lullabies and evening songs)
   minus the mean code of the corpus. Its measured quantity, the *calm score*, is how far a melody's
   note statistics (:data:`CALM_FEATURES`) lie along the same difference in note space: with m_c and
@@ -41,8 +47,10 @@ from musiclab.theory import FIRST_PITCH_EVENT
 ATTRIBUTES = ("note_density", "interval_size", "calm")
 #: The note statistics the calm score reads (per melody), in the order of :func:`note_statistics`.
 CALM_FEATURES = ("note_density", "interval_size", "pitch_range", "mean_pitch")
-#: Share of the corpus windows at each end that define a quantile attribute's vector.
-QUANTILE = 0.25
+#: Attributes whose vectors come from the joint regression (the others held fixed), in fit order.
+FITTED = ("note_density", "interval_size")
+#: Ridge penalty of that regression, per window, on codes centred on the corpus mean.
+RIDGE = 1e-3
 #: Steps along a vector: multiples of the (rescaled) vector added to the melody's code (5 steps, as the bench measures).
 DEFAULT_SCALES = (0.0, 1.0, 2.0, 3.0, 4.0)
 
@@ -77,6 +85,9 @@ class AttributeVectors:
     """float64 [4]: corpus standard deviations of the features (s)."""
     calm_shift: np.ndarray
     """float64 [4]: (m_c - m_0) / s, the calming set's standardised difference from the corpus."""
+    fit_r2: dict[str, float]
+    """name -> share of the corpus variance of each :data:`FITTED` attribute that the linear
+    prediction from the code explains (R^2, 0 .. 1)."""
 
     def measure(self, name: str, melodies) -> np.ndarray:
         """Attribute ``name`` of each melody of [N, T] events: float64 [N] (NaN where undefined)."""
@@ -96,28 +107,43 @@ def latent_codes(model: MusicVAE, windows, batch_size: int = 512) -> torch.Tenso
                       for start in range(0, len(events), batch_size)])
 
 
-def attribute_vectors(model: MusicVAE, corpus_windows, calm_windows, quantile: float = QUANTILE) -> AttributeVectors:
+def _joint_directions(codes: np.ndarray, stats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Directions [k, z_size] and R^2 [k] of the joint fit of standardised attributes [N, k] from codes [N, z_size].
+
+    W [z_size, k] = (Zc^T Zc + RIDGE * N * I)^-1 Zc^T A; direction j = column j of W (W^T W)^-1:
+    the shortest code change that moves prediction j by one and every other prediction by zero.
+    """
+    targets = (stats - stats.mean(0)) / np.where(stats.std(0) > 0, stats.std(0), 1.0)
+    centred = codes - codes.mean(0)
+    gram = centred.T @ centred + RIDGE * len(codes) * np.eye(codes.shape[1])
+    weights = np.linalg.solve(gram, centred.T @ targets)
+    residual = ((targets - centred @ weights) ** 2).mean(0)
+    r2 = 1.0 - residual / np.maximum(targets.var(0), 1e-12)
+    cross = weights.T @ weights
+    if np.linalg.cond(cross) > 1e12:
+        raise BadParameterError("the attributes cannot be told apart in the codes: their fitted directions are parallel or zero")
+    return np.linalg.solve(cross, weights.T), r2
+
+
+def attribute_vectors(model: MusicVAE, corpus_windows, calm_windows) -> AttributeVectors:
     """The three attribute vectors of ``model`` (notebook 04; the bench).
 
     ``corpus_windows`` [N, seq_len]: e.g. Essen training windows; ``calm_windows`` [M, seq_len]: the
-    calming set's windows. note_density and interval_size: mean code of the top ``quantile`` of the
-    corpus windows by that attribute minus the mean code of the bottom ``quantile`` (windows where it
-    is undefined left out); calm: mean code of the calm windows minus that of the corpus windows.
-    Each is rescaled to the standard deviation of the corpus codes along it.
+    calming set's windows. note_density and interval_size: the joint regression of the module
+    docstring over the corpus windows where both are defined; calm: mean code of the calm windows
+    minus that of the corpus windows. Each is rescaled to the standard deviation of the corpus
+    codes along it.
     """
-    check_range("quantile", quantile, 0, 0.5, low_open=True)
     corpus, calm = _events_2d("corpus_windows", corpus_windows), _events_2d("calm_windows", calm_windows)
     codes, calm_codes = latent_codes(model, corpus), latent_codes(model, calm)
     stats, calm_stats = note_statistics(corpus), note_statistics(calm)
-    vectors = {}
-    for name in ("note_density", "interval_size"):
-        values = stats[:, CALM_FEATURES.index(name)]
-        defined = np.flatnonzero(~np.isnan(values))
-        order = defined[np.argsort(values[defined], kind="stable")]
-        count = int(len(order) * quantile)
-        if count == 0:
-            raise BadParameterError(f"corpus_windows has too few windows with a {name} for quantile {quantile}")
-        vectors[name] = codes[order[-count:]].mean(0) - codes[order[:count]].mean(0)
+    columns = [CALM_FEATURES.index(name) for name in FITTED]
+    defined = ~np.isnan(stats[:, columns]).any(axis=1)
+    if defined.sum() <= codes.shape[1]:
+        raise BadParameterError(f"corpus_windows needs more than {codes.shape[1]} windows with 2 notes or "
+                                f"more (one per latent dimension), got {int(defined.sum())}")
+    directions, r2 = _joint_directions(codes[defined].double().numpy(), stats[defined][:, columns])
+    vectors = {name: torch.from_numpy(direction).float() for name, direction in zip(FITTED, directions)}
     vectors["calm"] = calm_codes.mean(0) - codes.mean(0)
     for name, difference in vectors.items():
         length = float(difference.norm())
@@ -128,7 +154,7 @@ def attribute_vectors(model: MusicVAE, corpus_windows, calm_windows, quantile: f
     centre, spread = np.nanmean(stats, axis=0), np.nanstd(stats, axis=0)
     spread = np.where(spread > 0, spread, 1.0)
     shift = (np.nanmean(calm_stats, axis=0) - centre) / spread
-    return AttributeVectors(vectors, centre, spread, shift)
+    return AttributeVectors(vectors, centre, spread, shift, {name: float(v) for name, v in zip(FITTED, r2)})
 
 
 def attribute_path(model: MusicVAE, melody, vector, scales=DEFAULT_SCALES) -> np.ndarray:

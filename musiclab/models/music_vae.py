@@ -13,8 +13,10 @@ vector z back into events. Two decoders:
 
 Loss per melody: reconstruction (cross-entropy summed over steps, nats) plus
 beta_t * max(KL - free_bits * ln 2, 0), with beta_t = beta * (1 - beta_rate**step); teacher forcing,
-optionally with scheduled sampling on an inverse-sigmoid schedule. Notebook 04 samples from the
-prior with a temperature and interpolates (slerp, lerp) between two calming pieces.
+optionally with scheduled sampling on an inverse-sigmoid schedule (step by step, or in parallel:
+two teacher-forced passes, the second fed a mix of true events and samples of the first).
+Notebook 04 samples from the prior with a temperature and interpolates (slerp, lerp) between two
+calming pieces.
 
 Sizes and presets: :mod:`~musiclab.models.vae_config`; the encoder and decoders:
 :mod:`~musiclab.models.vae_parts`; paths between melodies: :mod:`~musiclab.models.latent`;
@@ -159,6 +161,15 @@ class MusicVAE(nn.Module):
         mu, _ = self.encode(events)
         return self.decode(mu, temperature=temperature, generator=generator)
 
+    @torch.no_grad()
+    def _parallel_inputs(self, z: torch.Tensor, events: torch.Tensor, sample_prob: float) -> torch.Tensor:
+        """Parallel scheduled sampling (Duckworth et al. 2019): events [B, T] with each step replaced,
+        with probability ``sample_prob``, by a sample (temperature 1) of the teacher-forced decoder."""
+        logits = self.decoder.teacher_forced(z, events)
+        own = torch.multinomial(torch.softmax(logits.reshape(-1, self.num_classes), dim=-1), 1)
+        coin = torch.rand(events.shape, device=events.device)
+        return torch.where(coin < sample_prob, own.view(events.shape), events)
+
     def loss(self, batch, step: int | None = None) -> tuple[torch.Tensor, dict[str, float]]:
         """Training loss of a batch of melodies [B, seq_len] and its metrics.
 
@@ -181,7 +192,9 @@ class MusicVAE(nn.Module):
         kl_cost = torch.clamp(kl - self.config.free_bits * _LN2, min=0.0)
         beta = self.beta_at(step)
         sample_prob = self.sampling_probability(step) if self.training else 0.0
-        if sample_prob > 0.0:
+        if sample_prob > 0.0 and self.config.sampling_method == "parallel":
+            logits = self.decoder.teacher_forced(z, events, self._parallel_inputs(z, events, sample_prob))
+        elif sample_prob > 0.0:
             logits, _ = self.decoder.unroll(z, events.shape[1], targets=events,
                                             sample_prob=sample_prob, temperature=1.0)
         else:

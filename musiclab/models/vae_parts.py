@@ -68,10 +68,13 @@ class SequenceDecoder(nn.Module):
                             batch_first=True)
         self.out = nn.Linear(config.dec_size, config.num_classes)
 
-    def teacher_forced(self, cond: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """Logits [B, T, C] for targets [B, T], each step fed the true previous event."""
-        begin = torch.full_like(targets[:, :1], self.num_classes)
-        previous = torch.cat([begin, targets[:, :-1]], dim=1)
+    def teacher_forced(self, cond: torch.Tensor, targets: torch.Tensor,
+                       inputs: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits [B, T, C] for targets [B, T], each step fed the previous event of ``inputs``
+        [B, T] (default: the targets themselves, i.e. teacher forcing)."""
+        fed = targets if inputs is None else inputs
+        begin = torch.full_like(fed[:, :1], self.num_classes)
+        previous = torch.cat([begin, fed[:, :-1]], dim=1)
         inputs = torch.cat([self.embed(previous),
                             cond.unsqueeze(1).expand(-1, targets.shape[1], -1)], dim=-1)
         out, _ = self.lstm(inputs, _state_from(self.init, cond, self.layers, self.hidden))
@@ -129,11 +132,14 @@ class HierarchicalDecoder(nn.Module):
         embeddings = self.bar_embeddings(z, length // self.bar_steps)
         return embeddings.reshape(-1, embeddings.shape[-1])
 
-    def teacher_forced(self, z: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """Logits [B, T, C] under teacher forcing; every bar starts from the begin input."""
+    def teacher_forced(self, z: torch.Tensor, targets: torch.Tensor,
+                       inputs: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits [B, T, C] under teacher forcing (fed ``inputs`` [B, T] when given); every bar
+        starts from the begin input."""
         batch, length = targets.shape
         bars = targets.reshape(-1, self.bar_steps)
-        return self.bars.teacher_forced(self._per_bar(z, length), bars).reshape(batch, length, -1)
+        fed = None if inputs is None else inputs.reshape(-1, self.bar_steps)
+        return self.bars.teacher_forced(self._per_bar(z, length), bars, fed).reshape(batch, length, -1)
 
     def unroll(self, z: torch.Tensor, length: int, *, targets: torch.Tensor | None = None,
                **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
