@@ -74,6 +74,38 @@ def test_pickups_and_bars_of_other_lengths_are_left_out():
     assert bars_from_score(stream.Score([waltz])).shape == (0, NUM_PITCHES, BAR_STEPS)
 
 
+def test_notes_in_voices_count_at_their_offset_in_the_part():
+    part = part_of([[(60, 4)], [(None, 4)]])
+    second = part.getElementsByClass(stream.Measure)[1]
+    second.remove(second.notesAndRests[0])
+    upper, lower = stream.Voice(), stream.Voice()
+    upper.append([note.Note(67, quarterLength=2), note.Note(69, quarterLength=2)])
+    lower.append([note.Rest(quarterLength=1), note.Note(55, quarterLength=3)])
+    second.insert(0, upper)
+    second.insert(0, lower)
+    _, voiced = bars_from_score(stream.Score([part]))
+    np.testing.assert_array_equal(voiced, bar_with([(67 - LOW_PITCH, 0), (69 - LOW_PITCH, 32), (55 - LOW_PITCH, 16)]))
+
+
+def test_real_chorales_give_the_bars_of_each_notes_offset_in_its_part():
+    from music21 import corpus
+
+    for name in ("bach/bwv66.6", "bach/bwv347", "bach/bwv153.1", "bach/bwv40.8"):
+        score = corpus.parse(name)
+        expected = []  # the reference: every onset placed by getOffsetInHierarchy
+        onsets = [(float(n.getOffsetInHierarchy(part)), fold_pitch(p.midi) - LOW_PITCH)
+                  for part in score.parts for n in part.recurse().notes
+                  if n.tie is None or n.tie.type == "start" for p in n.pitches]
+        for measure in score.parts[0].getElementsByClass(stream.Measure):
+            if measure.duration.quarterLength == 4 and measure.barDuration.quarterLength == 4:
+                start = float(measure.getOffsetInHierarchy(score.parts[0]))
+                cells = [(row, round((t - start) * 16)) for t, row in onsets if 0 <= round((t - start) * 16) < 64]
+                if cells:
+                    expected.append(bar_with(cells))
+        assert len(expected) >= 7
+        np.testing.assert_array_equal(bars_from_score(score), np.stack(expected))
+
+
 # ------------------------------------------------------------ the filter
 
 def test_the_filter_keeps_bars_with_enough_active_cells_and_distinct_pitches():

@@ -12,12 +12,14 @@ import hashlib
 import json
 import os
 import pickle
+import queue
 import shutil
 import subprocess
 import tempfile
 import warnings
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 
 import mido
@@ -127,7 +129,59 @@ def mma_library() -> dict[str, list[str]]:
     return {f: library[f] for f in stdlib_first}
 
 
-def _render_batch(home: Path, lib_file: str, grooves: list[str], workdir: Path):
+class _Mma:
+    """Runs mma command lines in ``workdir``: through :mod:`musiclab.data.mma_forkserver` (mma's
+    modules loaded once; each run a fork of it) when mma is a Python script, else as processes.
+
+    Use as a context manager; the server ends when it is closed, or with this process.
+    """
+
+    def __init__(self, home: Path, workdir: Path):
+        self.home, self.workdir, self.server = home, workdir, None
+        script = Path(shutil.which("mma") or "mma")
+        interpreter = _python_of(script)
+        if interpreter:
+            server = Path(__file__).with_name("mma_forkserver.py")
+            self.server = subprocess.Popen([*interpreter, str(server), str(script)], env=_mma_env(home),
+                                           cwd=workdir, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                           text=True)
+
+    def run(self, args: list[str], log: Path) -> tuple[int, str]:
+        """(exit status, output) of ``mma *args``."""
+        if self.server is None:
+            done = subprocess.run(["mma", *args], env=_mma_env(self.home), cwd=self.workdir,
+                                  capture_output=True, text=True)
+            return done.returncode, done.stdout + done.stderr
+        self.server.stdin.write(json.dumps([str(log), *args]) + "\n")
+        self.server.stdin.flush()
+        answer = self.server.stdout.readline()
+        if not answer:
+            raise MusiclabError(f"the mma server (musiclab/data/mma_forkserver.py) stopped with "
+                                f"exit status {self.server.wait()}")
+        return int(answer), log.read_text(errors="replace")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.server is not None:
+            self.server.stdin.close()
+            self.server.wait()
+            self.server.stdout.close()
+
+
+def _python_of(script: Path) -> list[str]:
+    """The interpreter command of a Python script's ``#!`` line, or [] for any other file."""
+    try:
+        with open(script, "rb") as handle:
+            first = handle.readline(200).decode(errors="replace")
+    except OSError:
+        return []
+    interpreter = first[2:].split() if first.startswith("#!") else []
+    return interpreter if any("python" in Path(part).name for part in interpreter) else []
+
+
+def _render_batch(mma: _Mma, lib_file: str, grooves: list[str], workdir: Path):
     """Render the drums of ``grooves`` of one library file, 2 bars each, in one mma run.
 
     Returns [(name, grid or None, skip reason or None, ignored pitches)] in groove order, or
@@ -141,12 +195,11 @@ def _render_batch(home: Path, lib_file: str, grooves: list[str], workdir: Path):
         lines += ["RndSeed 1", f"MidiMark G{i}", f"Groove {groove}", "AllTracks Drum RTime 0",
                   f"AllTracks {_MMA_PITCHED_TRACKS} Off", "C", "C"]
     source.write_text("\n".join(lines) + "\n")
-    run = subprocess.run(["mma", "-i", str(rc), str(source), "-f", str(midi)],
-                         env=_mma_env(home), cwd=workdir, capture_output=True, text=True)
+    status, output = mma.run(["-i", str(rc), str(source), "-f", str(midi)], workdir / f"{stem}.log")
     folder = Path(lib_file).parent.as_posix()
-    if run.returncode != 0 and "No data created" in run.stdout:  # nothing left but drums: none
+    if status != 0 and "No data created" in output:  # nothing left but drums: none
         return [(f"{folder}/{groove}", None, "no drums", Counter()) for groove in grooves]
-    if run.returncode != 0 or not midi.is_file():
+    if status != 0 or not midi.is_file():
         return None
     starts = _marker_positions(midi)
     if set(starts) != {f"G{i}" for i in range(len(grooves))}:
@@ -196,7 +249,8 @@ def render_mma_grooves(files: list[str] | None = None, quiet: bool = False) -> D
 
     ``files`` are library files relative to mma's ``lib/`` (keys of :func:`mma_library`, e.g.
     ``"stdlib/rhumba.mma"``). Each groove is rendered for 2 bars with ``RndSeed 1`` and mma's
-    time humanising off, several grooves per mma run, 2 runs in parallel. Kept: 4/4 grooves
+    time humanising off, several grooves per mma run, 2 runs in parallel (each run a fork of
+    a process that loaded mma once, see :mod:`musiclab.data.mma_forkserver`). Kept: 4/4 grooves
     with drums whose onsets are mostly on the 16th grid; the rest are counted in ``skipped``.
     Not cached: :func:`load_grooves` caches the whole library.
     """
@@ -209,10 +263,21 @@ def render_mma_grooves(files: list[str] | None = None, quiet: bool = False) -> D
                                     f"keys of mma_library(), e.g. {list(library)[:3]}")
         library = {f: library[f] for f in files}
     grids, names, skipped, unmapped = [], [], Counter(), Counter()
-    with tempfile.TemporaryDirectory(prefix="musiclab-mma-") as tmp, \
+    with tempfile.TemporaryDirectory(prefix="musiclab-mma-") as tmp, ExitStack() as stack, \
             ThreadPoolExecutor(_MMA_WORKERS) as pool:
         work = Path(tmp)
-        jobs = pool.map(lambda item: _render_file(home, *item, work), library.items())
+        free = queue.SimpleQueue()  # one mma server per thread
+        for _ in range(_MMA_WORKERS):
+            free.put(stack.enter_context(_Mma(home, work)))
+
+        def render(item):
+            mma = free.get()
+            try:
+                return _render_file(mma, *item, work)
+            finally:
+                free.put(mma)
+
+        jobs = pool.map(render, library.items())
         for results in tqdm(jobs, total=len(library), desc="rendering mma grooves", disable=quiet):
             for name, grid, reason, ignored in results:
                 unmapped.update(ignored)
@@ -224,15 +289,15 @@ def render_mma_grooves(files: list[str] | None = None, quiet: bool = False) -> D
     return DrumSet(**distinct_grids(grids, names, skipped, unmapped, []))
 
 
-def _render_file(home: Path, lib_file: str, grooves: list[str], workdir: Path):
+def _render_file(mma: _Mma, lib_file: str, grooves: list[str], workdir: Path):
     """All grooves of one library file; one mma run, or one run per groove if that fails."""
-    results = _render_batch(home, lib_file, grooves, workdir)
+    results = _render_batch(mma, lib_file, grooves, workdir)
     if results is not None:
         return results
     folder = Path(lib_file).parent.as_posix()
     results = []
     for groove in grooves:
-        alone = _render_batch(home, lib_file, [groove], workdir)
+        alone = _render_batch(mma, lib_file, [groove], workdir)
         results += alone or [(f"{folder}/{groove}", None, "mma failed", Counter())]
     return results
 
