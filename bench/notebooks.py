@@ -2,15 +2,17 @@
 
 Executes every notebook of notebooks/ in course order (a copy: the stored outputs are not touched),
 first with ``MUSICLAB_CACHE`` pointing at a fresh, empty temporary folder (cold: what the first Run
-All after ``make lab`` builds), then again on the caches that pass built (warm). Per notebook it
+All after ``make lab`` builds; music21's own parse cache, kept under ``TMPDIR``, starts empty too),
+then again on the caches that pass built (warm). Per notebook it
 records the seconds from the start of the kernel to the end of the last cell, and to the end of
 the first cell that shows an audio player (an HTML ``<audio>`` or an audio widget). Prints a table
 and writes bench/results/notebooks.json atomically.
 
-    python bench/notebooks.py [--only 00_data_and_sound ...] [--isolated]
+    python bench/notebooks.py [--runs 3] [--only 00_data_and_sound ...] [--isolated]
 
 ``--isolated`` gives every notebook its own empty cache folder in the cold pass (the worst case for
-each notebook alone); by default the cold pass shares one folder, as a student's course does.
+each notebook alone); by default the cold pass shares one folder, as a student's course does. ``--runs N`` repeats the
+whole measurement (a new empty folder each time) and reports the median of each figure.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -85,38 +88,63 @@ def course(names: list[str], cache_for) -> dict[str, dict]:
     return results
 
 
+def measure(only: list[str], isolated: bool) -> dict[str, dict]:
+    """One cold pass on new empty caches, then one warm pass: per notebook the four figures."""
+    outer_tmp = os.environ.get("TMPDIR")
+    with tempfile.TemporaryDirectory(prefix="musiclab-bench-cache-") as scratch:
+        # music21 keeps its own parse cache under the temporary folder: the kernels start that empty too
+        os.environ["TMPDIR"] = str(Path(scratch) / "tmp")
+        Path(os.environ["TMPDIR"]).mkdir()
+        shared = Path(scratch) / "course"
+        cache_for = (lambda name: Path(scratch) / name) if isolated else (lambda name: shared)
+        print("cold: empty caches", flush=True)
+        cold = course(only, cache_for)
+        print("warm: the caches the cold pass built", flush=True)
+        warm = course(only, cache_for)
+    if outer_tmp is None:
+        del os.environ["TMPDIR"]
+    else:
+        os.environ["TMPDIR"] = outer_tmp
+    return {name: {"cold_s": cold[name]["seconds"], "warm_s": warm[name]["seconds"],
+                   "first_sound_cold_s": cold[name]["first_sound_s"],
+                   "first_sound_warm_s": warm[name]["first_sound_s"]} for name in cold}
+
+
+def median(values: list):
+    """The median of the figures of several runs (None when a notebook showed no player)."""
+    values = [v for v in values if v is not None]
+    return round(statistics.median(values), 1) if values else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", default=[], help="notebook names (stems) to run; default all")
     parser.add_argument("--isolated", action="store_true",
                         help="a fresh empty cache folder for every notebook in the cold pass")
+    parser.add_argument("--runs", type=int, default=1, help="repeat the measurement; report medians")
     args = parser.parse_args()
+    if args.runs < 1:
+        parser.error(f"--runs must be at least 1, got {args.runs}")
     use_this_checkout()
-    with tempfile.TemporaryDirectory(prefix="musiclab-bench-cache-") as scratch:
-        shared = Path(scratch) / "course"
-        print("cold: empty caches", flush=True)
-        cold = course(args.only, (lambda name: Path(scratch) / name) if args.isolated else (lambda name: shared))
-        print("warm: the caches the cold pass built", flush=True)
-        warm = course(args.only, (lambda name: Path(scratch) / name) if args.isolated else (lambda name: shared))
-    rows = {name: {"cold_s": cold[name]["seconds"], "warm_s": warm[name]["seconds"],
-                   "first_sound_cold_s": cold[name]["first_sound_s"],
-                   "first_sound_warm_s": warm[name]["first_sound_s"]} for name in cold}
+    rounds = [measure(args.only, args.isolated) for _ in range(args.runs)]
+    rows = {name: {key: median([r[name][key] for r in rounds]) for key in rounds[0][name]} for name in rounds[0]}
     print(f"\n{'notebook':24s} {'cold s':>7s} {'warm s':>7s} {'sound cold':>11s} {'sound warm':>11s}")
     for name, row in rows.items():
         sounds = [f"{row[k]:11.1f}" if row[k] is not None else f"{'-':>11s}"
                   for k in ("first_sound_cold_s", "first_sound_warm_s")]
         print(f"{name:24s} {row['cold_s']:7.1f} {row['warm_s']:7.1f} {' '.join(sounds)}")
-    total_cold = round(sum(r["cold_s"] for r in rows.values()), 1)
-    total_warm = round(sum(r["warm_s"] for r in rows.values()), 1)
+    total_cold = median([sum(r[name]["cold_s"] for name in r) for r in rounds])
+    total_warm = median([sum(r[name]["warm_s"] for name in r) for r in rounds])
     print(f"{'course':24s} {total_cold:7.1f} {total_warm:7.1f}")
     payload = {
-        "command": "python bench/notebooks.py" + (" --isolated" if args.isolated else "")
+        "command": "python bench/notebooks.py" + (f" --runs {args.runs}" if args.runs > 1 else "")
+                   + (" --isolated" if args.isolated else "")
                    + (f" --only {' '.join(args.only)}" if args.only else ""),
         "cold_cache": "one fresh folder per notebook" if args.isolated else "one fresh folder for the course",
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "load_average_1min": round(os.getloadavg()[0], 2)},
         "targets_s": {"first_sound_00": FIRST_SOUND_S, "notebook": NOTEBOOK_S, "course": COURSE_S},
-        "notebooks": rows, "course_cold_s": total_cold, "course_warm_s": total_warm,
+        "runs": args.runs, "notebooks": rows, "course_cold_s": total_cold, "course_warm_s": total_warm,
     }
     atomic_write_bytes(RESULTS, (json.dumps(payload, indent=2) + "\n").encode())
     print(f"wrote {RESULTS.relative_to(ROOT)}")
