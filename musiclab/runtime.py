@@ -1,6 +1,8 @@
 """Seeding, device choice and where files go: the few helpers every module shares."""
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import random
 import tempfile
@@ -15,6 +17,18 @@ from musiclab.errors import BadParameterError, check_seed
 CACHE_ENV = "MUSICLAB_CACHE"
 #: The repository's ``data/`` folder: shipped checkpoints and data notes.
 SHIPPED_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+
+def import_pyfluidsynth_quietly():
+    """Import pyfluidsynth with its stdout swallowed; return the module. Raises ImportError/OSError
+    when pyfluidsynth or libfluidsynth is missing.
+
+    pyfluidsynth 1.4 prints where it found libfluidsynth whenever the ``CI`` environment variable is
+    set, and pretty_midi imports it at import time, so the line would land in notebook outputs.
+    """
+    with contextlib.redirect_stdout(io.StringIO()):
+        import fluidsynth
+    return fluidsynth
 
 
 def seed_everything(seed: int) -> torch.Generator:

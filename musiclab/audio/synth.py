@@ -20,6 +20,7 @@ from musiclab.audio.simple_synth import render_simple
 from musiclab.audio.soundfonts import resolve_soundfont
 from musiclab.errors import BadFileError, BadParameterError, MusiclabError, check_choice, check_range
 from musiclab.limits import LimitError, check_limit
+from musiclab.runtime import import_pyfluidsynth_quietly
 
 #: Sample rate of notebook players (Hz): small enough to keep committed notebooks light.
 DEFAULT_SAMPLE_RATE = 22050
@@ -83,9 +84,7 @@ def load_midi(path: str | os.PathLike):
 
 def _import_fluidsynth():
     """Import pyfluidsynth; raises ImportError when it or libfluidsynth is missing."""
-    import fluidsynth
-
-    return fluidsynth
+    return import_pyfluidsynth_quietly()
 
 
 def _fluidsynth_or_none(engine: str):
