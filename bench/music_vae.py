@@ -20,14 +20,18 @@ along its attribute vectors.
    the 20 originals' share and the share at each step are given too: step 0 is the reconstructions,
    so a share below the target there comes from the tunes, not from the vector). R^2 of the joint
    fit says how much of each attribute the code predicts linearly; the median note density per step
-   shows whether a vector adds notes.
+   shows whether a vector adds notes. The same for local vectors (note density and interval size:
+   the joint fit over the 256 corpus codes nearest to each tune's code), reported apart.
 4. Training time of the shipped model, from its checkpoint extra.
 
     python bench/music_vae.py --quick   # 1,024 old test windows, 6 lullaby pairs
     python bench/music_vae.py           # 4,096 old test windows, 20 lullaby pairs
     (both: all unseen test windows, 20 tunes per attribute)
+    python bench/music_vae.py --quick --checkpoint s1.pt   # another training seed, e.g. from
+        musiclab train music-vae --preset cpu --steps 4000 --seed 1 --out s1.pt
 
-Prints a table and writes bench/results/music_vae.json (atomically).
+Prints a table and writes bench/results/music_vae.json, or music_vae_<file name>.json for
+``--checkpoint`` (atomically).
 """
 from __future__ import annotations
 
@@ -45,7 +49,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from musiclab.checkpoints import load_checkpoint, load_model, shipped_path  # noqa: E402
+from musiclab.checkpoints import load_checkpoint, load_model, resolve_checkpoint  # noqa: E402
 from musiclab.data.cache import atomic_write_bytes  # noqa: E402
 from musiclab.data.calming import calming_tunes  # noqa: E402
 from musiclab.eval.melody import mean_log_p  # noqa: E402
@@ -98,6 +102,17 @@ def interpolation_quality(model, judge, pairs: int, seed: int) -> dict[str, dict
             for method, entry in scores.items()}
 
 
+def _sweep_figures(sweep) -> dict:
+    """Median Spearman, in-key shares and median attribute / note density per step of one sweep."""
+    median = float(np.median(sweep.spearman))
+    return {"median_spearman": median, "in_key": sweep.in_key,
+            "in_key_per_step": [VT.in_key_share(sweep.melodies[:, k]) for k in range(sweep.melodies.shape[1])],
+            "median_value_per_step": [float(v) for v in np.nanmedian(sweep.values, axis=0)],
+            "median_note_density_per_step": [float(np.median(vae_attributes.note_statistics(step)[:, 0]))
+                                             for step in sweep.melodies.transpose(1, 0, 2)],
+            "target_met": bool(median >= TARGET_SPEARMAN and sweep.in_key >= TARGET_IN_KEY)}
+
+
 def attribute_quality(model, unseen: np.ndarray, seed: int) -> dict:
     """Median Spearman and in-key share along each attribute vector for ``ATTRIBUTE_TUNES`` unseen windows."""
     corpus = vae_training.essen_windows("train", CORPUS_WINDOWS, seed=seed)
@@ -110,14 +125,10 @@ def attribute_quality(model, unseen: np.ndarray, seed: int) -> dict:
               "calm_features": list(vae_attributes.CALM_FEATURES),
               "calm_shift": [round(float(x), 4) for x in vectors.calm_shift], "fit_r2": vectors.fit_r2}
     for name in vae_attributes.ATTRIBUTES:
-        sweep = vae_attributes.attribute_sweep(model, vectors, name, tunes)
-        median = float(np.median(sweep.spearman))
-        result[name] = {"median_spearman": median, "in_key": sweep.in_key,
-                        "in_key_per_step": [VT.in_key_share(sweep.melodies[:, k]) for k in range(sweep.melodies.shape[1])],
-                        "median_value_per_step": [float(v) for v in np.nanmedian(sweep.values, axis=0)],
-                        "median_note_density_per_step": [float(np.median(vae_attributes.note_statistics(step)[:, 0]))
-                                                         for step in sweep.melodies.transpose(1, 0, 2)],
-                        "target_met": bool(median >= TARGET_SPEARMAN and sweep.in_key >= TARGET_IN_KEY)}
+        result[name] = _sweep_figures(vae_attributes.attribute_sweep(model, vectors, name, tunes))
+    result["local"] = {name: _sweep_figures(vae_attributes.attribute_sweep(model, vectors, name, tunes, local=True))
+                       for name in vae_attributes.FITTED}
+    result["local_neighbours"] = vae_attributes.LOCAL_NEIGHBOURS
     return result
 
 
@@ -125,11 +136,12 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer test windows and lullaby pairs")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--checkpoint", default=NAME, help=f"a MusicVAE .pt file (default: the shipped {NAME})")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     started = time.perf_counter()
-    model = load_model(NAME, device="cpu")
-    extra = load_checkpoint(shipped_path(NAME))["extra"]
+    model = load_model(args.checkpoint, device="cpu")
+    extra = load_checkpoint(resolve_checkpoint(args.checkpoint))["extra"]
     windows = vae_training.essen_windows("test", 1024 if args.quick else 4096, seed=args.seed + 1)
     recon_started = time.perf_counter()
     accuracy_all = V.reconstruction_accuracy(model, windows)
@@ -144,7 +156,7 @@ def main(argv=None) -> dict:
     attributes = attribute_quality(model, unseen, args.seed)
     result = {
         "quick": args.quick, "seed": args.seed, "machine": platform.processor() or platform.machine(),
-        "torch_threads": 1, "checkpoint": NAME, "command": extra["command"],
+        "torch_threads": 1, "checkpoint": str(args.checkpoint), "command": extra["command"],
         "test_windows": int(len(windows)), "reconstruction_accuracy_with_seen_windows": accuracy_all,
         "test_split_windows": int(len(test)), "unseen_test_windows": int(len(unseen)),
         "reconstruction_accuracy_unseen": accuracy, "target_accuracy": TARGET_ACCURACY,
@@ -157,7 +169,7 @@ def main(argv=None) -> dict:
         "total_seconds": time.perf_counter() - started,
         "load_average_1_5_15min": [round(x, 2) for x in os.getloadavg()],
     }
-    print(f"{NAME}: {extra['steps']} steps, trained in {extra['train_seconds']:.0f} s ({extra['command']})")
+    print(f"{args.checkpoint}: {extra['steps']} steps, trained in {extra['train_seconds']:.0f} s ({extra['command']})")
     print(f"old figure, {len(windows)} random Essen test windows (some also in training): reconstruction "
           f"accuracy {accuracy_all:.3f} (no teacher forcing), teacher-forced {forced['accuracy']:.3f}, KL "
           f"{forced['kl_bits']:.1f} bits, recon {forced['recon_nats']:.2f} nats/melody, {recon_seconds:.1f} s")
@@ -170,18 +182,20 @@ def main(argv=None) -> dict:
         print(f"{method:>14} {scores['in_key_share']:7.3f} {scores['step_change']:12.3f} {scores['log_p']:7.3f}")
     print(f"attribute vectors, {ATTRIBUTE_TUNES} unseen windows x steps {attributes['scales']} "
           f"(originals {attributes['originals_in_key']:.3f} in key):")
-    print(f"{'attribute':>14} {'Spearman':>9} {'in key':>7}  median attribute per step | in key per step")
-    for name in vae_attributes.ATTRIBUTES:
-        entry = attributes[name]
+    print(f"{'attribute':>22} {'Spearman':>9} {'in key':>7}  median attribute per step | in key per step")
+    rows = [(name, attributes[name]) for name in vae_attributes.ATTRIBUTES]
+    rows += [(f"{name} (local)", entry) for name, entry in attributes["local"].items()]
+    for name, entry in rows:
         steps = " ".join(f"{v:.2f}" for v in entry["median_value_per_step"])
         keys = " ".join(f"{v:.3f}" for v in entry["in_key_per_step"])
-        print(f"{name:>14} {entry['median_spearman']:9.3f} {entry['in_key']:7.3f}  {steps} | {keys}")
+        print(f"{name:>22} {entry['median_spearman']:9.3f} {entry['in_key']:7.3f}  {steps} | {keys}")
     print("R^2 of the joint linear fit from the code: " + ", ".join(
         f"{name} {r2:.2f}" for name, r2 in attributes["fit_r2"].items()))
     print(f"total {result['total_seconds']:.1f} s (load average {result['load_average_1_5_15min']}, "
           f"{os.cpu_count()} CPUs)")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(RESULTS, json.dumps(result, indent=1).encode())
+    out = RESULTS if args.checkpoint == NAME else RESULTS.with_name(f"music_vae_{Path(args.checkpoint).stem}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out, json.dumps(result, indent=1).encode())
     return result
 
 

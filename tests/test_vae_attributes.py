@@ -15,7 +15,8 @@ from musiclab.checkpoints import load_model
 from musiclab.errors import BadParameterError, UnknownNameError
 from musiclab.eval.vae import unseen_windows
 from musiclab.eval.vae_attributes import (ATTRIBUTES, CALM_FEATURES, FITTED, attribute_path, attribute_sweep,
-                                          attribute_vectors, latent_codes, note_statistics, rank_correlation)
+                                          attribute_vectors, latent_codes, local_vector_for, note_statistics,
+                                          rank_correlation)
 from musiclab.widgets.attributes import AttributeSlider
 
 C4 = 60 - 46  # onset event of C4
@@ -102,6 +103,37 @@ def test_density_and_interval_vectors_each_move_their_own_prediction_and_not_the
         attribute_vectors(vae, windows[:20], corpus[1])
 
 
+def test_a_local_vector_moves_its_own_prediction_among_the_tunes_neighbours_and_not_the_other(vae, corpus, vectors):
+    tune = corpus[0][5]
+    code = latent_codes(vae, tune[None])[0]
+    near = np.argsort(np.linalg.norm(vectors.corpus_codes.numpy() - code.numpy(), axis=1))[:256]
+    codes, stats = vectors.corpus_codes[near].double().numpy(), vectors.corpus_attributes[near]
+    targets = (stats - stats.mean(0)) / stats.std(0)
+    weights = np.linalg.lstsq(np.c_[np.ones(256), codes], targets, rcond=None)[0][1:]  # the neighbours' linear fit
+    for j, name in enumerate(FITTED):
+        vector = local_vector_for(vae, vectors, name, tune)
+        unit = vector / vector.norm()
+        assert float(vector.norm()) == pytest.approx(float((vectors.corpus_codes @ unit).std()), rel=1e-4)
+        moved = vector.double().numpy() @ weights
+        assert moved[j] > 0.2 and abs(moved[1 - j]) < 0.25 * moved[j], name
+    with pytest.raises(UnknownNameError, match="local attribute 'calm'"):
+        vectors.local_vector("calm", code)
+    with pytest.raises(BadParameterError, match="neighbours"):
+        vectors.local_vector("interval_size", code, neighbours=10_000)
+    with pytest.raises(BadParameterError, match="32 dimensions"):
+        vectors.local_vector("interval_size", code[:5])
+
+
+def test_a_local_sweep_moves_each_tune_along_its_own_vector(vae, corpus, vectors):
+    tunes = corpus[0][[0, 1, 2]]
+    sweep = attribute_sweep(vae, vectors, "interval_size", tunes, scales=[0, 2], local=True)
+    for tune, melodies in zip(tunes, sweep.melodies):
+        expected = attribute_path(vae, tune, local_vector_for(vae, vectors, "interval_size", tune), [0, 2])
+        assert np.array_equal(melodies, expected)
+    with pytest.raises(UnknownNameError, match="local attribute 'calm'"):
+        attribute_sweep(vae, vectors, "calm", tunes, local=True)
+
+
 def test_the_calm_score_is_zero_for_the_corpus_mean_and_positive_for_the_calm_set(corpus, vectors):
     windows, calm = corpus
     assert vectors.calm_shift[0] < 0  # the synthetic calm set is sparser than the corpus
@@ -169,7 +201,12 @@ def test_the_slider_moves_the_tune_measures_it_and_never_autoplays(vae, corpus, 
     assert "step +4" in panel.readout.value and "<svg" in panel.roll.value
     assert panel.wav[:4] == b"RIFF" and panel.audio.autoplay is False
     panel.menu.value = "calm"  # the widget callbacks update the panel
-    assert "calm" in panel.readout.value
+    assert "calm" in panel.readout.value and "global vector" in panel.readout.value
+    panel.menu.value, panel.local.value = "interval_size", True
+    expected = attribute_path(vae, corpus[0][0], local_vector_for(vae, vectors, "interval_size", corpus[0][0]), [0, 4])
+    assert np.array_equal(panel.melody, expected[1]) and "local vector" in panel.readout.value
+    panel.menu.value = "calm"  # calm has no local vector: its global one is used
+    assert "global vector" in panel.readout.value
     assert panel.slider.style.description_width == "initial"  # the label shows in full
     with pytest.raises(BadParameterError, match="step"):
         panel.update(step=9)

@@ -40,7 +40,7 @@ def test_a_tiny_run_writes_a_loadable_checkpoint_with_its_command(tiny_run):
     for name, tensor in model.state_dict().items():
         assert torch.equal(tensor, loaded.state_dict()[name]), name
     extra = load_checkpoint(path)["extra"]
-    assert extra["command"] == command_line("cpu", 4, 0, path, batch_size=64, lr=3e-3, eval_every=2)
+    assert extra["command"] == command_line("cpu", 4, 0, path, batch_size=128, lr=5e-3, eval_every=2)
     assert extra["command"].startswith("musiclab train music-vae --preset cpu --steps 4 "
                                        "--seed 0 --eval-every 2 --out")
     assert extra["steps"] == 4 and extra["train_windows"] == 128 and extra["eval_windows"] == 32
@@ -81,11 +81,11 @@ def test_the_command_line_requires_an_output_file():
 
 
 def test_the_reproducing_command_names_only_options_that_differ_from_the_defaults():
-    plain = command_line("cpu", 4000, 0, "m.pt", batch_size=64, lr=3e-3, eval_every=250)
+    plain = command_line("cpu", 4000, 0, "m.pt", batch_size=128, lr=5e-3, eval_every=250)
     assert plain == "musiclab train music-vae --preset cpu --steps 4000 --seed 0 --out m.pt"
     assert command_line("cpu", 10, 1, "m.pt") == plain.replace("4000", "10").replace("--seed 0", "--seed 1")
-    changed = command_line("cpu", 10, 0, "m.pt", batch_size=128, lr=0.001)
-    assert "--batch-size 128 --lr 0.001 --out m.pt" in changed
+    changed = command_line("cpu", 10, 0, "m.pt", batch_size=64, lr=0.001)
+    assert "--batch-size 64 --lr 0.001 --out m.pt" in changed
 
 
 def test_the_command_line_checks_the_preset_and_refuses_options_a_vae_does_not_take(tmp_path, capsys):

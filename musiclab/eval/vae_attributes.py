@@ -25,6 +25,12 @@ the notes of a melody [T]:
 Each vector is rescaled to the standard deviation of the corpus codes along its direction, so one
 step (scale 1) moves a code by one typical spread of the corpus, whatever the attribute.
 
+*Local* vectors (:meth:`AttributeVectors.local_vector`, a departure from the paper): the same joint
+fit over only the :data:`LOCAL_NEIGHBOURS` corpus codes nearest to one melody's code, so the
+vector points where the attribute grows *around that melody*. An attribute the code holds
+non-linearly (interval size: a leap up and a leap down are both big) has no good global direction
+but often a good local one. Rescaled like the global vectors.
+
 :func:`attribute_vectors` computes the vectors from a model's encoder; :func:`attribute_path`
 moves a melody along one; :func:`attribute_sweep` measures whether the attribute follows (Spearman
 rank correlation between step and attribute) and whether the melodies stay in key
@@ -51,6 +57,10 @@ CALM_FEATURES = ("note_density", "interval_size", "pitch_range", "mean_pitch")
 FITTED = ("note_density", "interval_size")
 #: Ridge penalty of that regression, per window, on codes centred on the corpus mean.
 RIDGE = 1e-3
+#: Corpus codes that a local vector is fitted on (the nearest to the melody's code, Euclidean).
+LOCAL_NEIGHBOURS = 256
+#: Ridge penalty of the local fit, per window (larger than :data:`RIDGE`: 256 windows, 32 dimensions).
+LOCAL_RIDGE = 0.1
 #: Steps along a vector: multiples of the (rescaled) vector added to the melody's code (5 steps, as the bench measures).
 DEFAULT_SCALES = (0.0, 1.0, 2.0, 3.0, 4.0)
 
@@ -88,6 +98,10 @@ class AttributeVectors:
     fit_r2: dict[str, float]
     """name -> share of the corpus variance of each :data:`FITTED` attribute that the linear
     prediction from the code explains (R^2, 0 .. 1)."""
+    corpus_codes: torch.Tensor
+    """float32 [N, z_size]: codes of the corpus windows the :data:`FITTED` fit used (local vectors)."""
+    corpus_attributes: np.ndarray
+    """float64 [N, len(FITTED)]: their :data:`FITTED` attributes."""
 
     def measure(self, name: str, melodies) -> np.ndarray:
         """Attribute ``name`` of each melody of [N, T] events: float64 [N] (NaN where undefined)."""
@@ -96,6 +110,20 @@ class AttributeVectors:
         if name == "calm":
             return ((stats - self.calm_centre) / self.calm_spread) @ self.calm_shift
         return stats[:, CALM_FEATURES.index(name)]
+
+    def local_vector(self, name: str, code, neighbours: int = LOCAL_NEIGHBOURS) -> torch.Tensor:
+        """The local vector [z_size] of :data:`FITTED` attribute ``name`` at ``code`` [z_size]: the joint
+        fit over the ``neighbours`` corpus codes nearest to it (module docstring), rescaled to the
+        corpus codes' standard deviation along it."""
+        check_choice("local attribute", name, FITTED)
+        check_range("neighbours", neighbours, len(FITTED) + 1, len(self.corpus_codes))
+        code = torch.as_tensor(code, dtype=torch.float32).reshape(1, -1)
+        if code.shape[1] != self.corpus_codes.shape[1]:
+            raise BadParameterError(f"code must have {self.corpus_codes.shape[1]} dimensions, got {code.shape[1]}")
+        near = torch.cdist(code, self.corpus_codes)[0].argsort()[:int(neighbours)].numpy()
+        directions, _ = _joint_directions(self.corpus_codes[near].double().numpy(), self.corpus_attributes[near],
+                                          LOCAL_RIDGE)
+        return _rescaled(torch.from_numpy(directions[FITTED.index(name)]).float(), self.corpus_codes, name)
 
 
 @torch.no_grad()
@@ -107,15 +135,15 @@ def latent_codes(model: MusicVAE, windows, batch_size: int = 512) -> torch.Tenso
                       for start in range(0, len(events), batch_size)])
 
 
-def _joint_directions(codes: np.ndarray, stats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _joint_directions(codes: np.ndarray, stats: np.ndarray, ridge: float = RIDGE) -> tuple[np.ndarray, np.ndarray]:
     """Directions [k, z_size] and R^2 [k] of the joint fit of standardised attributes [N, k] from codes [N, z_size].
 
-    W [z_size, k] = (Zc^T Zc + RIDGE * N * I)^-1 Zc^T A; direction j = column j of W (W^T W)^-1:
+    W [z_size, k] = (Zc^T Zc + ridge * N * I)^-1 Zc^T A; direction j = column j of W (W^T W)^-1:
     the shortest code change that moves prediction j by one and every other prediction by zero.
     """
     targets = (stats - stats.mean(0)) / np.where(stats.std(0) > 0, stats.std(0), 1.0)
     centred = codes - codes.mean(0)
-    gram = centred.T @ centred + RIDGE * len(codes) * np.eye(codes.shape[1])
+    gram = centred.T @ centred + ridge * len(codes) * np.eye(codes.shape[1])
     weights = np.linalg.solve(gram, centred.T @ targets)
     residual = ((targets - centred @ weights) ** 2).mean(0)
     r2 = 1.0 - residual / np.maximum(targets.var(0), 1e-12)
@@ -123,6 +151,15 @@ def _joint_directions(codes: np.ndarray, stats: np.ndarray) -> tuple[np.ndarray,
     if np.linalg.cond(cross) > 1e12:
         raise BadParameterError("the attributes cannot be told apart in the codes: their fitted directions are parallel or zero")
     return np.linalg.solve(cross, weights.T), r2
+
+
+def _rescaled(direction: torch.Tensor, codes: torch.Tensor, name: str) -> torch.Tensor:
+    """``direction`` [z_size] made as long as the standard deviation of ``codes`` [N, z_size] along it."""
+    length = float(direction.norm())
+    if length == 0:
+        raise BadParameterError(f"the {name} vector is zero: the two groups of windows have the same mean code")
+    unit = direction / length
+    return unit * float((codes @ unit).std())
 
 
 def attribute_vectors(model: MusicVAE, corpus_windows, calm_windows) -> AttributeVectors:
@@ -145,16 +182,21 @@ def attribute_vectors(model: MusicVAE, corpus_windows, calm_windows) -> Attribut
     directions, r2 = _joint_directions(codes[defined].double().numpy(), stats[defined][:, columns])
     vectors = {name: torch.from_numpy(direction).float() for name, direction in zip(FITTED, directions)}
     vectors["calm"] = calm_codes.mean(0) - codes.mean(0)
-    for name, difference in vectors.items():
-        length = float(difference.norm())
-        if length == 0:
-            raise BadParameterError(f"the {name} vector is zero: the two groups of windows have the same mean code")
-        unit = difference / length
-        vectors[name] = unit * float((codes @ unit).std())
+    vectors = {name: _rescaled(direction, codes, name) for name, direction in vectors.items()}
     centre, spread = np.nanmean(stats, axis=0), np.nanstd(stats, axis=0)
     spread = np.where(spread > 0, spread, 1.0)
     shift = (np.nanmean(calm_stats, axis=0) - centre) / spread
-    return AttributeVectors(vectors, centre, spread, shift, {name: float(v) for name, v in zip(FITTED, r2)})
+    return AttributeVectors(vectors, centre, spread, shift, {name: float(v) for name, v in zip(FITTED, r2)},
+                            codes[torch.from_numpy(defined)], stats[defined][:, columns])
+
+
+def local_vector_for(model: MusicVAE, vectors: AttributeVectors, name: str, melody) -> torch.Tensor:
+    """The local vector [z_size] of :data:`FITTED` attribute ``name`` at the code of ``melody``'s first window."""
+    events = _events_2d("melody", melody)
+    window = model.config.seq_len
+    if events.shape[0] != 1 or events.shape[1] < window:
+        raise BadParameterError(f"melody must be one melody of at least {window} steps, got shape {events.shape}")
+    return vectors.local_vector(name, latent_codes(model, events[:, :window])[0])
 
 
 def attribute_path(model: MusicVAE, melody, vector, scales=DEFAULT_SCALES) -> np.ndarray:
@@ -207,11 +249,15 @@ class Sweep:
 
 
 def attribute_sweep(model: MusicVAE, vectors: AttributeVectors, name: str, melodies,
-                    scales=DEFAULT_SCALES) -> Sweep:
-    """Move each melody of ``melodies`` [N, >= seq_len] along attribute ``name`` and measure it (bench, tests)."""
-    check_choice("attribute", name, ATTRIBUTES)
+                    scales=DEFAULT_SCALES, local: bool = False) -> Sweep:
+    """Move each melody of ``melodies`` [N, >= seq_len] along attribute ``name`` and measure it (bench, tests).
+
+    ``local``: each melody moves along its own local vector (:meth:`AttributeVectors.local_vector`;
+    :data:`FITTED` attributes only) instead of the global one."""
+    check_choice("local attribute" if local else "attribute", name, FITTED if local else ATTRIBUTES)
     rows = _events_2d("melodies", melodies)
-    paths = np.stack([attribute_path(model, row, vectors.vectors[name], scales) for row in rows])
+    paths = np.stack([attribute_path(model, row, local_vector_for(model, vectors, name, row) if local else
+                                     vectors.vectors[name], scales) for row in rows])
     values = np.stack([vectors.measure(name, path) for path in paths])
     spearman = np.array([rank_correlation(row) for row in values])
     return Sweep(values, spearman, in_key_share(paths.reshape(-1, paths.shape[-1])), paths)

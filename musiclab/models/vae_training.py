@@ -56,7 +56,7 @@ def corpus_windows(corpus: str, split: str, max_windows: int | None = None, seed
 
 
 #: Training options of ``train_music_vae`` that the command line can change, with their defaults.
-TRAIN_DEFAULTS = {"batch_size": 64, "lr": 3e-3, "eval_every": 250}
+TRAIN_DEFAULTS = {"batch_size": 128, "lr": 5e-3, "eval_every": 250}
 
 
 def command_line(preset: str, steps: int, seed: int, out_path, corpus: str = "essen", **options) -> str:
@@ -72,7 +72,7 @@ def command_line(preset: str, steps: int, seed: int, out_path, corpus: str = "es
 
 
 def train_music_vae(preset: str = "cpu", steps: int = 4000, seed: int = 0, out_path=None,
-                    quiet: bool = False, *, batch_size: int = 64, lr: float = 3e-3,
+                    quiet: bool = False, *, batch_size: int = 128, lr: float = 5e-3,
                     max_train_windows: int | None = None, eval_windows: int = 1024,
                     eval_every: int = 250, corpus: str = "essen", device="cpu") -> tuple[MusicVAE, dict]:
     """Train a MusicVAE ``preset`` on Essen 2-bar windows; return (model in eval mode, figures).
