@@ -190,13 +190,18 @@ def attribute_vectors(model: MusicVAE, corpus_windows, calm_windows) -> Attribut
                             codes[torch.from_numpy(defined)], stats[defined][:, columns])
 
 
-def local_vector_for(model: MusicVAE, vectors: AttributeVectors, name: str, melody) -> torch.Tensor:
-    """The local vector [z_size] of :data:`FITTED` attribute ``name`` at the code of ``melody``'s first window."""
-    events = _events_2d("melody", melody)
+def _first_window_code(model: MusicVAE, melody) -> torch.Tensor:
+    """The code [1, z_size] of the first ``seq_len`` steps of one melody (1-D events, at least that long)."""
     window = model.config.seq_len
+    events = _events_2d("melody", melody)
     if events.shape[0] != 1 or events.shape[1] < window:
         raise BadParameterError(f"melody must be one melody of at least {window} steps, got shape {events.shape}")
-    return vectors.local_vector(name, latent_codes(model, events[:, :window])[0])
+    return latent_codes(model, events[:, :window])
+
+
+def local_vector_for(model: MusicVAE, vectors: AttributeVectors, name: str, melody) -> torch.Tensor:
+    """The local vector [z_size] of :data:`FITTED` attribute ``name`` at the code of ``melody``'s first window."""
+    return vectors.local_vector(name, _first_window_code(model, melody)[0])
 
 
 def attribute_path(model: MusicVAE, melody, vector, scales=DEFAULT_SCALES) -> np.ndarray:
@@ -205,15 +210,11 @@ def attribute_path(model: MusicVAE, melody, vector, scales=DEFAULT_SCALES) -> np
     ``melody``: 1-D events, at least ``seq_len`` steps (its first window is used); ``vector`` [z_size].
     Scale 0 is the melody's own reconstruction. Notebook 04's slider walks this path.
     """
-    window = model.config.seq_len
-    events = _events_2d("melody", melody)
-    if events.shape[0] != 1 or events.shape[1] < window:
-        raise BadParameterError(f"melody must be one melody of at least {window} steps, got shape {events.shape}")
+    code = _first_window_code(model, melody)
     steps = np.asarray(scales, dtype=np.float64)
     if steps.ndim != 1 or steps.size == 0 or not np.isfinite(steps).all():
         raise BadParameterError(f"scales must be a non-empty 1-D list of finite numbers, got {scales!r}")
     direction = torch.as_tensor(vector, dtype=torch.float32).reshape(1, -1)
-    code = latent_codes(model, events[:, :window])
     z = code + torch.from_numpy(steps).float().unsqueeze(1) * direction
     return model.decode(z).numpy()
 

@@ -72,9 +72,10 @@ def command_line(preset: str, steps: int, seed: int, out_path, corpus: str = "es
 
 
 def train_music_vae(preset: str = "cpu", steps: int = 4000, seed: int = 0, out_path=None,
-                    quiet: bool = False, *, batch_size: int = 128, lr: float = 5e-3,
-                    max_train_windows: int | None = None, eval_windows: int = 1024,
-                    eval_every: int = 250, corpus: str = "essen", device="cpu") -> tuple[MusicVAE, dict]:
+                    quiet: bool = False, *, batch_size: int = TRAIN_DEFAULTS["batch_size"],
+                    lr: float = TRAIN_DEFAULTS["lr"], max_train_windows: int | None = None,
+                    eval_windows: int = 1024, eval_every: int = TRAIN_DEFAULTS["eval_every"],
+                    corpus: str = "essen", device="cpu") -> tuple[MusicVAE, dict]:
     """Train a MusicVAE ``preset`` on Essen 2-bar windows; return (model in eval mode, figures).
 
     Adam, ``lr`` cosine-decayed to 0 over ``steps``, batch ``batch_size``, gradients clipped to
