@@ -54,6 +54,17 @@ def check_range(parameter: str, value: float, low: float | None = None, high: fl
     return value
 
 
+def check_int(parameter: str, value, low: int, high: int | None = None) -> int:
+    """Return ``value`` as an int if it is an integer in ``[low, high]``, else raise
+    :class:`BadParameterError` naming ``parameter`` and the valid range."""
+    is_int = isinstance(value, numbers.Integral) and not isinstance(value, bool)  # NumPy ints count, bools not
+    if not is_int or value < low or (high is not None and value > high):
+        upper = "inf" if high is None else high
+        raise BadParameterError(f"{parameter} must be an integer in [{low}, {upper}], "
+                                f"got {value!r}")
+    return int(value)
+
+
 def check_seed(seed, parameter: str = "seed") -> int:
     """Return ``seed`` as an int if it is a non-negative integer (bool excluded), else raise
     :class:`BadParameterError` naming ``parameter``: every seed of the kit is one."""

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm.auto import tqdm
 
-from musiclab.errors import BadParameterError, check_range, check_seed
-from musiclab.launchpad.buttons import LaunchpadState, check_int
+from musiclab.errors import BadParameterError, check_int, check_range, check_seed
+from musiclab.launchpad.buttons import LaunchpadState
 from musiclab.launchpad.env import LaunchpadEnv
 from musiclab.launchpad.tabular import MAX_TABLE_ENTRIES
 

@@ -25,8 +25,8 @@ import pretty_midi
 from tqdm.auto import tqdm
 
 from musiclab.data.cache import cached
-from musiclab.errors import BadParameterError, check_range
-from musiclab.launchpad.buttons import MAX_BEATS_LOG2, check_int
+from musiclab.errors import BadParameterError, check_int, check_range
+from musiclab.launchpad.buttons import MAX_BEATS_LOG2
 
 #: Lowest pitch of the launchpad (MIDI, row 0).
 LOW_PITCH = 47

@@ -16,23 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from musiclab.errors import BadParameterError
+from musiclab.errors import check_int
 
 #: Largest ``B`` (bar length ``2^B`` steps) the environment accepts.
 MAX_BEATS_LOG2 = 8
 #: Largest number of notes (rows) the environment accepts.
 MAX_NOTES = 128
-
-
-def check_int(parameter: str, value, low: int, high: int | None = None) -> int:
-    """Return ``value`` as an int if it is an integer in ``[low, high]``, else raise
-    :class:`BadParameterError` naming ``parameter`` and the valid range."""
-    is_int = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-    if not is_int or value < low or (high is not None and value > high):
-        upper = "inf" if high is None else high
-        raise BadParameterError(f"{parameter} must be an integer in [{low}, {upper}], "
-                                f"got {value!r}")
-    return int(value)
 
 
 def basis_vectors(beats_log2: int) -> np.ndarray:

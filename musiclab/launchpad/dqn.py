@@ -18,9 +18,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from musiclab.errors import MusiclabError, UnknownNameError, check_choice, check_range
+from musiclab.errors import MusiclabError, UnknownNameError, check_choice, check_int, check_range
 from musiclab.launchpad.agents import Episode, Policy, play_policy
-from musiclab.launchpad.buttons import check_int
 from musiclab.launchpad.env import LaunchpadEnv
 from musiclab.runtime import pick_device, seed_everything
 

@@ -22,10 +22,10 @@ import gymnasium
 import numpy as np
 from gymnasium import spaces
 
-from musiclab.errors import BadParameterError, check_choice, check_seed
+from musiclab.errors import BadParameterError, check_choice, check_int, check_seed
 from musiclab.launchpad.bars import check_bar_corpus, check_lowest, load_launchpad_bars, shrink_bars
 from musiclab.launchpad.buttons import (MAX_BEATS_LOG2, MAX_NOTES, Action, LaunchpadState,
-                                        basis_vectors, check_int, row_table)
+                                        basis_vectors, row_table)
 from musiclab.launchpad.tabular import TabularView
 from musiclab.launchpad.view import RENDER_MODES, BarView
 

@@ -16,8 +16,8 @@ import ipywidgets as widgets
 import numpy as np
 
 from musiclab.audio import check_sample_rate, player
-from musiclab.errors import BadParameterError, check_choice, check_range
-from musiclab.launchpad.buttons import LaunchpadState, check_int
+from musiclab.errors import BadParameterError, check_choice, check_int, check_range
+from musiclab.launchpad.buttons import LaunchpadState
 from musiclab.launchpad.env import LaunchpadEnv
 
 #: How :meth:`LaunchpadPanel.perturb` disturbs the state: a uniformly random state, or the

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from musiclab.errors import BadParameterError
-from musiclab.launchpad.buttons import LaunchpadState, check_int, decode_states, encode_state, note_radix
+from musiclab.errors import BadParameterError, check_int
+from musiclab.launchpad.buttons import LaunchpadState, decode_states, encode_state, note_radix
 
 #: Largest ``num_states * num_actions`` for which tabular tables are built.
 MAX_TABLE_ENTRIES = 50_000_000

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from musiclab.errors import BadParameterError
+from musiclab.errors import BadParameterError, check_int
 from musiclab.launchpad.bars import BAR_STEPS, LOW_PITCH, NUM_PITCHES, bar_to_pretty_midi
-from musiclab.launchpad.buttons import LaunchpadState, check_int
+from musiclab.launchpad.buttons import LaunchpadState
 
 #: Colours of the launchpad: board, unlit and lit pads (the figures of ``plots`` use them too).
 LAUNCHPAD_BACK, LAUNCHPAD_OFF, LAUNCHPAD_ON = "#1d1f27", "#2f333f", "#ffb000"

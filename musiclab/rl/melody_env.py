@@ -24,7 +24,7 @@ import torch
 from gymnasium import spaces
 
 from musiclab.data.melody import NUM_CLASSES, PITCH_OFFSET, check_events, decode_events, event_names
-from musiclab.errors import BadParameterError, check_choice, check_range
+from musiclab.errors import BadParameterError, check_choice, check_int, check_range
 from musiclab.limits import check_limit
 from musiclab.models.sequence import SequenceModel
 from musiclab.rl.rule_set import RuleSet
@@ -75,8 +75,8 @@ class MelodyEnv(gymnasium.Env):
     def __init__(self, rules: str | RuleSet = "rl_tuner_open_leaps", c: float = 0.6, *,
                  num_steps: int = 32, model: str | SequenceModel = "note_rnn_fast",
                  primer_steps: int = 0, render_mode: str | None = None):
-        self.num_steps = int(check_limit("max_steps", "num_steps", _check_int("num_steps", num_steps, 1)))
-        self.primer_steps = _check_int("primer_steps", primer_steps, 0, self.num_steps - 1)
+        self.num_steps = int(check_limit("max_steps", "num_steps", check_int("num_steps", num_steps, 1)))
+        self.primer_steps = check_int("primer_steps", primer_steps, 0, self.num_steps - 1)
         self.rules = _resolve_rules(rules, self.num_steps)
         if isinstance(c, bool) or not isinstance(c, (int, float)):
             raise BadParameterError(f"c must be a number > 0, got {c!r}")
@@ -176,12 +176,6 @@ class MelodyEnv(gymnasium.Env):
         if self.t == 0:
             raise BadParameterError("the piece has no events yet: step the environment first")
         return play_melody(self.melody, sample_rate=sample_rate)
-
-
-def _check_int(parameter: str, value, low: int, high: int | None = None) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise BadParameterError(f"{parameter} must be an integer, got {value!r}")
-    return int(check_range(parameter, value, low, high))
 
 
 def _resolve_rules(rules, num_steps: int) -> RuleSet:
