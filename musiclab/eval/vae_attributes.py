@@ -46,13 +46,14 @@ from scipy.stats import rankdata
 
 from musiclab.errors import BadParameterError, check_choice, check_range
 from musiclab.eval.vae import _events_2d, in_key_share
+from musiclab.models.attribute_regularisation import WINDOW_ATTRIBUTES, window_attributes
 from musiclab.models.music_vae import MusicVAE
 from musiclab.theory import FIRST_PITCH_EVENT
 
 #: Attributes with a vector, in the order notebook 04 shows them.
 ATTRIBUTES = ("note_density", "interval_size", "calm")
 #: The note statistics the calm score reads (per melody), in the order of :func:`note_statistics`.
-CALM_FEATURES = ("note_density", "interval_size", "pitch_range", "mean_pitch")
+CALM_FEATURES = (*WINDOW_ATTRIBUTES, "pitch_range", "mean_pitch")
 #: Attributes whose vectors come from the joint regression (the others held fixed), in fit order.
 FITTED = ("note_density", "interval_size")
 #: Ridge penalty of that regression, per window, on codes centred on the corpus mean.
@@ -71,14 +72,12 @@ def note_statistics(melodies) -> np.ndarray:
     a melody has too few notes (none; under 2 for the interval)."""
     events = _events_2d("melodies", melodies)
     stats = np.full((len(events), len(CALM_FEATURES)), np.nan)
+    stats[:, :2] = window_attributes(torch.from_numpy(events)).numpy()  # the two the AR-VAE loss reads too
     for row, melody in enumerate(events):
         pitches = melody[melody >= FIRST_PITCH_EVENT]
-        stats[row, 0] = pitches.size / max(melody.size, 1)
         if pitches.size:
             stats[row, 2] = pitches.max() - pitches.min()
             stats[row, 3] = pitches.mean()
-        if pitches.size > 1:
-            stats[row, 1] = np.abs(np.diff(pitches)).mean()
     return stats
 
 

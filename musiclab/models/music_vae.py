@@ -14,7 +14,9 @@ vector z back into events. Two decoders:
 Loss per melody: reconstruction (cross-entropy summed over steps, nats) plus
 beta_t * max(KL - free_bits * ln 2, 0), with beta_t = beta * (1 - beta_rate**step); teacher forcing,
 optionally with scheduled sampling on an inverse-sigmoid schedule (step by step, or in parallel:
-two teacher-forced passes, the second fed a mix of true events and samples of the first).
+two teacher-forced passes, the second fed a mix of true events and samples of the first); optionally
+plus the AR-VAE loss of latent dimensions trained to order the melodies by an attribute
+(:mod:`~musiclab.models.attribute_regularisation`, the ``cpu_ar`` preset).
 Notebook 04 samples from the prior with a temperature and interpolates (slerp, lerp) between two
 calming pieces.
 
@@ -32,6 +34,8 @@ from torch import nn
 
 from musiclab.errors import BadParameterError, check_range
 from musiclab.limits import check_limit
+from musiclab.models.attribute_regularisation import (WINDOW_ATTRIBUTES, attribute_regularisation,
+                                                      window_attributes)
 from musiclab.models.sequence import as_token_batch, resolve_generator
 from musiclab.models.vae_config import MusicVAEConfig, cpu
 from musiclab.models.vae_parts import Encoder, HierarchicalDecoder, SequenceDecoder
@@ -173,7 +177,8 @@ class MusicVAE(nn.Module):
     def loss(self, batch, step: int | None = None) -> tuple[torch.Tensor, dict[str, float]]:
         """Training loss of a batch of melodies [B, seq_len] and its metrics.
 
-        loss = mean over the batch of [sum_t CE(x_t) + beta_t * max(KL - free_bits * ln 2, 0)].
+        loss = mean over the batch of [sum_t CE(x_t) + beta_t * max(KL - free_bits * ln 2, 0)],
+        plus ar_weight * the AR-VAE loss of each regularised dimension (metric ``ar``, their sum).
         ``step`` (default: the model's step counter, which this call then advances when training
         with gradients on) sets beta_t and, in training mode, the scheduled-sampling probability
         (eval mode always uses teacher forcing). Metrics: loss, recon_nats (per
@@ -203,10 +208,21 @@ class MusicVAE(nn.Module):
                                 reduction="none").view(events.shape).sum(dim=1)
         loss = recon.mean() + beta * kl_cost.mean()
         accuracy = (logits.argmax(dim=-1) == events).float().mean()
-        metrics = {"loss": loss.item(), "recon_nats": recon.mean().item(),
+        metrics = {"recon_nats": recon.mean().item(),
                    "kl_bits": (kl.mean() / _LN2).item(), "beta": beta,
                    "sampling_prob": sample_prob, "accuracy": accuracy.item()}
-        return loss, metrics
+        if self.config.regularised_attributes:
+            regularisation = self._attribute_regularisation(z, events)
+            loss = loss + self.config.ar_weight * regularisation
+            metrics["ar"] = regularisation.item()
+        return loss, {"loss": loss.item(), **metrics}
+
+    def _attribute_regularisation(self, z: torch.Tensor, events: torch.Tensor) -> torch.Tensor:
+        """Sum over the regularised dimensions of their AR-VAE losses (:mod:`.attribute_regularisation`)."""
+        attributes = window_attributes(events)
+        return sum(attribute_regularisation(z[:, dim], attributes[:, WINDOW_ATTRIBUTES.index(name)],
+                                            self.config.ar_delta)
+                   for dim, name in enumerate(self.config.regularised_attributes))
 
 
 @torch.no_grad()
