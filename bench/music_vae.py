@@ -23,7 +23,8 @@ along its attribute vectors.
    shows whether a vector adds notes. The same for local vectors (note density and interval size:
    the joint fit over the 256 corpus codes nearest to each tune's code), reported apart. The table
    is one draw of 20 tunes (as the issue sets the target); the median of 20 tunes moves by tenths
-   from draw to draw, so the same figures over 3 disjoint draws of 20 (median, min-max) follow it.
+   from draw to draw, so the same figures over 3 disjoint draws of 20 (median, min-max) follow it,
+   and again for 3 draws from the validation split's unseen windows (tunes no choice was made on).
 4. Training time of the shipped model, from its checkpoint extra.
 
     python bench/music_vae.py --quick   # 1,024 old test windows, 6 lullaby pairs
@@ -152,9 +153,10 @@ def _over_draws(per_draw: list[dict]) -> dict:
     return summary
 
 
-def attribute_quality(model, unseen: np.ndarray, seed: int) -> dict:
+def attribute_quality(model, unseen: np.ndarray, seed: int, unseen_valid: np.ndarray) -> dict:
     """Median Spearman and in-key share along each attribute vector for ``ATTRIBUTE_TUNES`` unseen windows
-    (draw 0, the figures of the table), and the same over ``TUNE_DRAWS`` disjoint draws of tunes."""
+    (draw 0, the figures of the table), and the same over ``TUNE_DRAWS`` disjoint draws of tunes, from the
+    unseen test windows ``unseen`` and, apart, from the unseen validation windows ``unseen_valid``."""
     corpus = vae_training.essen_windows("train", CORPUS_WINDOWS, seed=seed)
     calm = make_windows([t.events for t in calming_tunes(quiet=True)], vae_training.WINDOW, hop=vae_training.HOP)
     vectors = vae_attributes.attribute_vectors(model, corpus, calm)
@@ -167,7 +169,17 @@ def attribute_quality(model, unseen: np.ndarray, seed: int) -> dict:
               **per_draw[0], "local_neighbours": vae_attributes.LOCAL_NEIGHBOURS,
               "tune_draws": TUNE_DRAWS, "originals_in_key_per_draw": [VT.in_key_share(tunes) for tunes in draws],
               "over_draws": _over_draws(per_draw)}
+    valid_draws = tune_draws(unseen_valid, seed)
+    result["valid_split"] = {"originals_in_key_per_draw": [VT.in_key_share(tunes) for tunes in valid_draws],
+                             "over_draws": _over_draws([_sweeps(model, vectors, tunes) for tunes in valid_draws])}
     return result
+
+
+def _print_over_draws(over_draws: dict) -> None:
+    for name, entry in over_draws.items():
+        spearman, key = entry["median_spearman"], entry["in_key"]
+        print(f"{name:>22} {spearman['median']:9.3f} {key['median']:7.3f}  Spearman {spearman['min']:.2f}-"
+              f"{spearman['max']:.2f}, in key {key['min']:.3f}-{key['max']:.3f}")
 
 
 def main(argv=None) -> dict:
@@ -185,13 +197,14 @@ def main(argv=None) -> dict:
     accuracy_all = V.reconstruction_accuracy(model, windows)
     recon_seconds = time.perf_counter() - recon_started
     test = vae_training.essen_windows("test")
-    unseen = VT.unseen_windows(test, vae_training.essen_windows("train"))
+    train = vae_training.essen_windows("train")
+    unseen = VT.unseen_windows(test, train)
     accuracy = V.reconstruction_accuracy(model, unseen)
     torch.manual_seed(args.seed)  # the loss samples z from the posterior
     forced = evaluate(model, windows, batch_size=512)
     pairs = 6 if args.quick else 20
     quality = interpolation_quality(model, load_model(JUDGE, device="cpu"), pairs, args.seed)
-    attributes = attribute_quality(model, unseen, args.seed)
+    attributes = attribute_quality(model, unseen, args.seed, VT.unseen_windows(vae_training.essen_windows("valid"), train))
     result = {
         "quick": args.quick, "seed": args.seed, "machine": platform.processor() or platform.machine(),
         "torch_threads": 1, "checkpoint": str(args.checkpoint), "command": extra["command"],
@@ -229,10 +242,11 @@ def main(argv=None) -> dict:
         print(f"{name:>22} {entry['median_spearman']:9.3f} {entry['in_key']:7.3f}  {steps} | {keys}")
     print(f"over {attributes['tune_draws']} disjoint draws of {ATTRIBUTE_TUNES} tunes (originals "
           + ", ".join(f"{v:.3f}" for v in attributes["originals_in_key_per_draw"]) + " in key): median (min-max)")
-    for name, entry in attributes["over_draws"].items():
-        spearman, key = entry["median_spearman"], entry["in_key"]
-        print(f"{name:>22} {spearman['median']:9.3f} {key['median']:7.3f}  Spearman {spearman['min']:.2f}-"
-              f"{spearman['max']:.2f}, in key {key['min']:.3f}-{key['max']:.3f}")
+    _print_over_draws(attributes["over_draws"])
+    valid = attributes["valid_split"]
+    print("the same from the unseen windows of the validation split (originals "
+          + ", ".join(f"{v:.3f}" for v in valid["originals_in_key_per_draw"]) + " in key):")
+    _print_over_draws(valid["over_draws"])
     print("R^2 of the joint linear fit from the code: " + ", ".join(
         f"{name} {r2:.2f}" for name, r2 in attributes["fit_r2"].items()))
     print(f"total {result['total_seconds']:.1f} s (load average {result['load_average_1_5_15min']}, "

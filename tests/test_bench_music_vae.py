@@ -35,6 +35,7 @@ def test_the_committed_results_carry_every_draw_and_the_ar_models_fall_short_as_
     shipped = json.loads((RESULTS / "music_vae.json").read_text())["attributes"]
     assert set(shipped["over_draws"]) >= {"note_density", "interval_size", "calm", "interval_size (local)"}
     assert len(shipped["originals_in_key_per_draw"]) == shipped["tune_draws"]
+    assert set(shipped["valid_split"]["over_draws"]) == set(shipped["over_draws"])
     for seed in range(3):
         ar = json.loads((RESULTS / f"music_vae_cpu_ar_s{seed}.json").read_text())
         assert "--preset cpu_ar" in ar["command"] and f"--seed {seed}" in ar["command"]
