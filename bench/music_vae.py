@@ -139,18 +139,16 @@ def _sweeps(model, vectors, tunes: np.ndarray) -> dict:
     return result
 
 
+def _spread(values: list[float]) -> dict[str, float]:
+    return {"median": float(np.median(values)), "min": float(min(values)), "max": float(max(values))}
+
+
 def _over_draws(per_draw: list[dict]) -> dict:
     """Median, min and max over the draws of each vector's median Spearman and in-key share."""
-    rows = [(name, lambda d, n=name: d[n]) for name in vae_attributes.ATTRIBUTES]
-    rows += [(f"{name} (local)", lambda d, n=name: d["local"][n]) for name in vae_attributes.FITTED]
-    summary = {}
-    for label, pick in rows:
-        entry = {}
-        for key in ("median_spearman", "in_key"):
-            values = [pick(draw)[key] for draw in per_draw]
-            entry[key] = {"median": float(np.median(values)), "min": float(min(values)), "max": float(max(values))}
-        summary[label] = entry
-    return summary
+    labelled = [{**{name: draw[name] for name in vae_attributes.ATTRIBUTES},
+                 **{f"{name} (local)": figures for name, figures in draw["local"].items()}} for draw in per_draw]
+    return {label: {key: _spread([draw[label][key] for draw in labelled]) for key in ("median_spearman", "in_key")}
+            for label in labelled[0]}
 
 
 def attribute_quality(model, unseen: np.ndarray, seed: int, unseen_valid: np.ndarray) -> dict:

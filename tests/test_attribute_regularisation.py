@@ -15,6 +15,7 @@ from musiclab.models.attribute_regularisation import (WINDOW_ATTRIBUTES, attribu
                                                       window_attributes)
 from musiclab.models.music_vae import MusicVAE
 from musiclab.models.vae_config import preset
+from musiclab.theory import FIRST_PITCH_EVENT
 
 C4 = 60 - 46  # onset event of C4
 
@@ -36,6 +37,11 @@ def test_window_attributes_are_the_note_statistics_the_attribute_vectors_read():
     ours, theirs = window_attributes(torch.from_numpy(windows)).numpy(), note_statistics(windows)[:, :2]
     assert np.array_equal(np.isnan(ours), np.isnan(theirs))
     assert np.allclose(ours[~np.isnan(ours)], theirs[~np.isnan(theirs)], rtol=0, atol=1e-12)
+    # and both agree with the plain reading, melody by melody: onsets per step, mean |step| between onsets
+    for window, (density, interval) in zip(windows, ours):
+        pitches = window[window >= FIRST_PITCH_EVENT]
+        assert density == pitches.size / window.size
+        assert np.isnan(interval) if pitches.size < 2 else interval == pytest.approx(np.abs(np.diff(pitches)).mean())
 
 
 def test_the_loss_is_zero_when_the_dimension_orders_as_the_attribute_and_two_per_pair_when_reversed():

@@ -209,7 +209,19 @@ def attribute_path(model: MusicVAE, melody, vector, scales=DEFAULT_SCALES) -> np
     ``melody``: 1-D events, at least ``seq_len`` steps (its first window is used); ``vector`` [z_size].
     Scale 0 is the melody's own reconstruction. Notebook 04's slider walks this path.
     """
+    return _decode_along(model, _first_window_code(model, melody), vector, scales)
+
+
+def local_attribute_path(model: MusicVAE, vectors: AttributeVectors, name: str, melody,
+                         scales=DEFAULT_SCALES) -> np.ndarray:
+    """:func:`attribute_path` along ``melody``'s own local vector of :data:`FITTED` attribute ``name``
+    (:func:`local_vector_for`), the melody encoded once for both."""
     code = _first_window_code(model, melody)
+    return _decode_along(model, code, vectors.local_vector(name, code[0]), scales)
+
+
+def _decode_along(model: MusicVAE, code: torch.Tensor, vector, scales) -> np.ndarray:
+    """Melodies [len(scales), seq_len] decoded from code [1, z_size] + scale * vector [z_size]."""
     steps = np.asarray(scales, dtype=np.float64)
     if steps.ndim != 1 or steps.size == 0 or not np.isfinite(steps).all():
         raise BadParameterError(f"scales must be a non-empty 1-D list of finite numbers, got {scales!r}")
@@ -256,8 +268,8 @@ def attribute_sweep(model: MusicVAE, vectors: AttributeVectors, name: str, melod
     :data:`FITTED` attributes only) instead of the global one."""
     check_choice("local attribute" if local else "attribute", name, FITTED if local else ATTRIBUTES)
     rows = _events_2d("melodies", melodies)
-    paths = np.stack([attribute_path(model, row, local_vector_for(model, vectors, name, row) if local else
-                                     vectors.vectors[name], scales) for row in rows])
+    paths = np.stack([local_attribute_path(model, vectors, name, row, scales) if local else
+                      attribute_path(model, row, vectors.vectors[name], scales) for row in rows])
     values = np.stack([vectors.measure(name, path) for path in paths])
     spearman = np.array([rank_correlation(row) for row in values])
     return Sweep(values, spearman, in_key_share(paths.reshape(-1, paths.shape[-1])), paths)

@@ -17,7 +17,8 @@ import numpy as np
 from musiclab.audio import check_sample_rate, play_melody
 from musiclab.errors import check_choice, check_range
 from musiclab.eval.vae import in_key_share
-from musiclab.eval.vae_attributes import ATTRIBUTES, FITTED, AttributeVectors, attribute_path, local_vector_for
+from musiclab.eval.vae_attributes import (ATTRIBUTES, FITTED, AttributeVectors, attribute_path,
+                                          local_attribute_path)
 from musiclab.models.music_vae import MusicVAE
 from musiclab.theory import FIRST_PITCH_EVENT
 from musiclab.widgets.playground import piano_roll_svg
@@ -66,9 +67,9 @@ class AttributeSlider:
         finally:
             self._syncing = False
         local = local and attribute in FITTED
-        vector = (local_vector_for(self.model, self.vectors, attribute, self.source) if local
-                  else self.vectors.vectors[attribute])
-        path = attribute_path(self.model, self.source, vector, [0.0, float(step)])
+        scales = [0.0, float(step)]
+        path = (local_attribute_path(self.model, self.vectors, attribute, self.source, scales) if local
+                else attribute_path(self.model, self.source, self.vectors.vectors[attribute], scales))
         self.melody = path[1]
         start, self.value = self.vectors.measure(attribute, path)
         notes = int(np.count_nonzero(self.melody >= FIRST_PITCH_EVENT))
