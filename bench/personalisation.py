@@ -32,8 +32,9 @@ Reported, as medians over listeners:
   the re-tuned network's own ε-greedy pieces (no choice, no match): how far re-tuning alone moved
   the generator.
 
-    python bench/personalisation.py --quick          # 4 listeners, about a minute
-    python bench/personalisation.py                  # 20 listeners, about 6 minutes on a loaded 2-core CPU
+    python bench/personalisation.py --quick          # 4 listeners, several minutes
+    python bench/personalisation.py                  # 20 listeners, 37 minutes on 2 cores shared with a second run
+    python bench/personalisation.py --first-listener 100   # a second set of 20 listeners (seeds 100-119)
     python bench/personalisation.py --start note_rnn # from the untuned fast Note-RNN
     python bench/personalisation.py --set candidates=8 --set weight=30 --out /tmp/x.json   # experiments
 
@@ -64,7 +65,7 @@ from musiclab.eval.melody import METRIC_KEYS, melody_metrics  # noqa: E402
 from musiclab.rl.q_network import QNetwork  # noqa: E402
 from musiclab.rl.compose import compose  # noqa: E402
 from musiclab.rl.tuner import load_q_network  # noqa: E402
-from musiclab.therapy import feedback, simulation  # noqa: E402
+from musiclab.therapy import feedback, personaliser_config, simulation  # noqa: E402
 from musiclab.therapy.preference import SimulatedListener  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "personalisation.json"
@@ -120,7 +121,7 @@ def plain_pieces(personaliser: feedback.Personaliser, seed: int) -> np.ndarray:
                    temperature=cfg.compose_temperature).numpy()
 
 
-def run_listener(seed: int, start: QNetwork, config: feedback.PersonaliserConfig, base: feedback.Personaliser,
+def run_listener(seed: int, start: QNetwork, config: personaliser_config.PersonaliserConfig, base: feedback.Personaliser,
                  before: dict, network_before: dict) -> dict:
     """One simulated listener's session and its figures."""
     personaliser = feedback.Personaliser(start, config, scale=base.scale)
@@ -188,21 +189,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="4 listeners instead of 20")
     parser.add_argument("--listeners", type=int, default=None)
+    parser.add_argument("--first-listener", type=int, default=0,
+                        help="seed of the first simulated listener (100: a second set of 20 besides the usual 0-19)")
     parser.add_argument("--start", default="rl_tuner_therapy", help="a shipped Q-network name, or 'note_rnn'")
-    parser.add_argument("--preset", default="fast", help="personaliser preset (musiclab.therapy.feedback.PRESETS)")
+    parser.add_argument("--preset", default="fast", help="personaliser preset (musiclab.therapy.personaliser_config.PRESETS)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config field")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     torch.set_num_threads(1)
     listeners = args.listeners or (4 if args.quick else 20)
     start = starting_network(args.start)
-    config = feedback.personaliser_preset(args.preset, **parse_overrides(args.set))
+    config = personaliser_config.personaliser_preset(args.preset, **parse_overrides(args.set))
     base = feedback.Personaliser(start, config)
     before = melody_metrics(base.compose_pieces(METRIC_PIECES, METRIC_SEED))
     noise = drift(before, melody_metrics(base.compose_pieces(METRIC_PIECES, METRIC_SEED + 1)))
     network_before = melody_metrics(plain_pieces(base, METRIC_SEED))
     rows, started = [], time.perf_counter()
-    for seed in range(listeners):
+    for seed in range(args.first_listener, args.first_listener + listeners):
         rows.append(run_listener(seed, start, config, base, before, network_before))
         row = rows[-1]
         print(f"listener {seed:2d}: positive {row['start_share']:.0%} → {row['end_share']:.0%} (expected "
@@ -214,7 +217,7 @@ def main() -> None:
     command = " ".join(["python bench/personalisation.py"] + sys.argv[1:])
     result = {"benchmark": "personalisation", "command": command, "date": time.strftime("%Y-%m-%d %H:%M:%S"),
               "start": args.start, "preset": args.preset, "config": asdict(config), "pieces": PIECES,
-              "reactions_per_piece": REACTIONS, "listeners": listeners, "metric_pieces": METRIC_PIECES,
+              "reactions_per_piece": REACTIONS, "listeners": listeners, "first_listener": args.first_listener, "metric_pieces": METRIC_PIECES,
               "drift_target": DRIFT_TARGET, "seconds": time.perf_counter() - started,
               "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
                           "torch": torch.__version__, "load_average": os.getloadavg()},

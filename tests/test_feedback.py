@@ -13,8 +13,9 @@ from musiclab.rl.rules import rule_set
 from musiclab.rl.compose import compose
 from musiclab.rl.targets import total_reward
 from musiclab.rl.tuner_config import preset
-from musiclab.therapy.feedback import (Personaliser, PersonaliserConfig, personaliser_preset, record_feedback,
-                                       seconds_to_step)
+from musiclab.therapy import feedback
+from musiclab.therapy.feedback import Personaliser, record_feedback, seconds_to_step
+from musiclab.therapy.personaliser_config import PersonaliserConfig, personaliser_preset
 from musiclab.therapy.preference import (FEATURES, NUM_FEATURES, FeatureScale, PreferenceModel, PreferenceRule,
                                          SimulatedListener, all_window_features, feedback_target, sounding_pitches,
                                          window_features)
@@ -201,6 +202,20 @@ def test_without_the_theory_match_the_next_piece_is_the_candidate_the_preference
     assert np.array_equal(chosen, candidates[np.arange(3), scores.argmax(axis=1)])
     assert np.array_equal(personaliser.compose_piece(seed=5), personaliser.compose_pieces(1, seed=5)[0])
     assert (scores.max(axis=1) > scores.mean(axis=1)).all()
+
+
+def test_many_next_pieces_draw_their_candidates_in_batches_from_one_seeded_stream(q_net, scale, monkeypatch):
+    monkeypatch.setattr(feedback, "CANDIDATE_BATCH", 12)  # 6 candidates each: 2 next pieces per batch
+    config = PersonaliserConfig(**{**TINY, "candidates": 6}, match_theory=False, octaves=False)
+    personaliser = Personaliser(q_net, config, scale=scale)
+    stream = torch.Generator().manual_seed(11)
+    candidates = np.concatenate([compose(q_net, count * 6, 32, c=personaliser.c, epsilon=0.3, generator=stream,
+                                         temperature=0).numpy() for count in (2, 2, 1)]).reshape(5, 6, 32)
+    personaliser.observe(np.array([C5, 1, 1, 1] * 8), 20, 1.0)
+    chosen = personaliser.compose_pieces(5, seed=11)
+    scores = personaliser.piece_scores(candidates.reshape(-1, 32)).reshape(5, 6)
+    assert np.array_equal(chosen, candidates[np.arange(5), scores.argmax(axis=1)])
+    assert np.array_equal(chosen, personaliser.compose_pieces(5, seed=11))  # same seed, same pieces
 
 
 def test_the_piece_profiles_add_up_to_the_metric_table(q_net):

@@ -7,7 +7,7 @@ import pytest
 from musiclab.checkpoints import load_model
 from musiclab.errors import MusiclabError
 from musiclab.rl.q_network import QNetwork
-from musiclab.therapy.feedback import PersonaliserConfig
+from musiclab.therapy.personaliser_config import PersonaliserConfig
 from musiclab.therapy.panel import TherapyPanel
 from musiclab.therapy.profiles import ProfileStore
 

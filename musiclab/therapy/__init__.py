@@ -26,7 +26,8 @@ Modules, one job each:
 - ``profiles``: ``ProfileStore``, what the tables mean (sign up, sign in, pieces, feedback, model state);
 - ``preference``: window features, the logistic preference model, its reward rule, simulated listeners;
 - ``theory_match``: which candidate pieces keep the RL Tuner's metric table;
-- ``feedback``: the ``Personaliser`` (feedback → preference → reward → re-tuning) and its presets;
+- ``personaliser_config``: ``PersonaliserConfig`` and its presets (``fast``, ``gentle``);
+- ``feedback``: the ``Personaliser`` (feedback → preference → reward → re-tuning);
 - ``simulation``: a whole session with a simulated listener (tests, notebook 07, ``bench/personalisation.py``);
 - ``plots``: the session's satisfaction figure;
 - ``panel``: the ipywidgets session panel of notebook 07.

@@ -41,17 +41,18 @@ import numpy as np
 import torch
 
 from musiclab.data.melody import STEPS_PER_QUARTER
-from musiclab.errors import BadParameterError, check_choice, check_range
+from musiclab.errors import BadParameterError, check_range
 from musiclab.eval.melody import piece_profiles
+from musiclab.models.sequence import resolve_generator
 from musiclab.rl.q_network import QNetwork
 from musiclab.rl.replay import EpisodeReplay
 from musiclab.rl.rule_set import RuleSet
 from musiclab.rl.rules import rule_set
-from musiclab.rl.tuner_config import PRESETS as TUNER_PRESETS
 from musiclab.rl.compose import compose
 from musiclab.rl.tuner import Tuner
 from musiclab.rl.tuner_config import preset
-from musiclab.therapy.preference import (NUM_FEATURES, WINDOW_STEPS, FeatureScale, PreferenceModel, PreferenceRule,
+from musiclab.therapy.personaliser_config import PersonaliserConfig
+from musiclab.therapy.preference import (NUM_FEATURES, FeatureScale, PreferenceModel, PreferenceRule,
                                          all_window_features, feedback_target, window_features)
 from musiclab.therapy.profiles import ProfileStore
 from musiclab.therapy.records import FeedbackEvent, Profile
@@ -79,110 +80,9 @@ def record_feedback(store: ProfileStore, profile: Profile, piece_id: int, second
     return store.add_feedback(profile, piece_id, step, value, kind, unit="step", at=at)
 
 
-@dataclass
-class PersonaliserConfig:
-    """How a listener's generator is personalised. Presets: ``PRESETS`` (``personaliser_preset``)."""
-
-    weight: float = 10.0
-    """Weight of r_pref in r = log p + r_MT / c + weight · r_pref."""
-    window: int = WINDOW_STEPS
-    """Steps of music (ending at the reaction) that a feedback event refers to."""
-    episodes: int = 128
-    """Compositions played per personalisation round."""
-    batch_size: int = 64
-    """Compositions played in parallel while tuning."""
-    train_every: int = 2
-    """One update (a minibatch of 32 compositions) per this many compositions played."""
-    lr: float = 3e-4
-    """Adam learning rate of the re-tuning (small: each round nudges the network)."""
-    temperature: float = 0.7
-    """Boltzmann exploration temperature while re-tuning (fixed)."""
-    tuner_preset: str = "egreedy"
-    """The TunerConfig preset (``musiclab.rl.tuner_config.PRESETS``) that tuned the starting network: the
-    re-tuning keeps its rule set and rule weights (``rl_tuner_therapy`` was tuned with 'egreedy')."""
-    compose_temperature: float = 0.0
-    """Sampling temperature of the policy when composing pieces and candidates (0: the greedy
-    event, varied by ε; 1: samples of the policy, as ``musiclab.rl.compose.compose`` composes)."""
-    candidates: int = 128
-    """Pieces composed per "next piece" (one batch, a fraction of a second); the one the preference
-    model likes best (among those matching the theory profile, ``match_theory``) is played. The
-    main lever of quick personalisation (``bench/personalisation.py``)."""
-    match_theory: bool = True
-    """Choose only among candidates whose music-theory profile matches the piece the unpersonalised
-    generator would play with the same seed (:func:`theory_matches`; that piece itself is always a
-    choice), so that pleasing the listener keeps the RL Tuner's metric table. False: any candidate."""
-    leap_tolerance: float = 0.25
-    """Leap balances (part − usual share · whole, :func:`leap_counts`) a match may differ by
-    (``theory_matches``): 0.25 (less than one leap) all but asks for the reference's leap counts;
-    1.0 let the stepped-back share drift by 0.1-0.35 (``bench/personalisation.py``)."""
-    share_tolerance: float = 0.25
-    """Share of notes in a motif / out of key a match may differ by."""
-    autocorrelation_tolerance: float = 0.3
-    """Autocorrelation (lags 1-3) a match may differ by."""
-    octaves: bool = True
-    """Offer each candidate (and the reference) also an octave lower and higher
-    (:func:`octave_variants`), the register preference of a listener's profile."""
-    epsilon: float = 0.3
-    """ε when composing (a random step is a sample of the Note-RNN): the variety among candidates
-    that the choice needs (a tuned DQN's greedy piece is one fixed tune). 0.3 as in the music-therapy
-    system's tuner (``musiclab.rl.tuner_config.therapy``)."""
-    length: int = 32
-    """Steps (16ths) per piece."""
-    c: float | None = None
-    """c of r_MT / c (None: the Q-network's own default c)."""
-    l2: float = 1.0
-    """L2 prior of the preference model."""
-    scale_pieces: int = 256
-    """Pieces of the starting network that standardise the features."""
-    seed: int = 0
-    """Seeds the re-tuning (exploration, replay) and the feature scale's pieces."""
-    num_threads: int | None = 1
-    """torch CPU threads while re-tuning (1 is fastest on a small shared CPU)."""
-
-    def __post_init__(self) -> None:
-        check_range("weight", self.weight, 0.0)
-        for name in ("window", "episodes", "batch_size", "train_every", "candidates", "length", "scale_pieces"):
-            check_range(name, getattr(self, name), 1)
-        check_range("lr", self.lr, 0.0, low_open=True)
-        check_range("temperature", self.temperature, 0.0, low_open=True)
-        check_range("compose_temperature", self.compose_temperature, 0.0)
-        check_choice("tuner_preset", self.tuner_preset, TUNER_PRESETS)
-        check_range("epsilon", self.epsilon, 0.0, 1.0)
-        if self.c is not None:
-            check_range("c", self.c, 0.0, low_open=True)
-        check_range("l2", self.l2, 0.0, low_open=True)
-        for name in ("leap_tolerance", "share_tolerance", "autocorrelation_tolerance"):
-            check_range(name, getattr(self, name), 0.0)
-
-
-def fast(**overrides) -> PersonaliserConfig:
-    """Quick rounds for notebooks, tests and the benchmark: 128 compositions and 64 updates per
-    round (about 1 s, up to 2.5 s on a loaded 2-core CPU), r_pref at weight 10, best of 128
-    candidates composed at ε = 0.3 (the music-therapy system's ε) and their octave transpositions,
-    among those matching the unpersonalised piece's theory profile. Not from a paper: chosen with
-    ``bench/personalisation.py`` (README figures), where the choice among candidates (octaves
-    included) does most of the quick gain, the theory match keeps the metric table, and the
-    re-tuning moves the generator itself and supplies candidates."""
-    return PersonaliserConfig(**overrides)
-
-
-def gentle(**overrides) -> PersonaliserConfig:
-    """Smaller steps: r_pref at weight 3, no choice among candidates (nor octaves, nor theory match),
-    so the music changes only through re-tuning (the RL Tuner's reward of Jaques et al. 2017 plus
-    r_pref, c as tuned). Not from a paper."""
-    plain = {"weight": 3.0, "candidates": 1, "match_theory": False, "octaves": False}
-    return PersonaliserConfig(**{**plain, **overrides})
-
-
-#: Named personaliser presets.
-PRESETS = {"fast": fast, "gentle": gentle}
-
-
-def personaliser_preset(name: str, **overrides) -> PersonaliserConfig:
-    """The PersonaliserConfig preset ``name`` (see ``PRESETS``) with fields overridden."""
-    if name not in PRESETS:
-        raise BadParameterError(f"personaliser preset must be one of {', '.join(PRESETS)}, got {name!r}")
-    return PRESETS[name](**overrides)
+#: Candidate pieces composed in one batch by :meth:`Personaliser.compose_pieces` (it composes many
+#: next pieces' candidates in batches of at most this many, one random stream through all).
+CANDIDATE_BATCH = 16_384
 
 
 @dataclass
@@ -260,8 +160,8 @@ class Personaliser:
     def compose_pieces(self, n: int, seed: int) -> np.ndarray:
         """``n`` next pieces at once: np.int64 [n, length].
 
-        For each, ``candidates`` pieces composed ε-greedily by the listener's network (seeded, one
-        batch), with ``octaves`` each also an octave lower and higher, and the one the preference
+        For each, ``candidates`` pieces composed ε-greedily by the listener's network (one seeded
+        random stream, :data:`CANDIDATE_BATCH` candidates per batch), with ``octaves`` each also an octave lower and higher, and the one the preference
         model likes best. With ``match_theory`` the unpersonalised generator first composes a
         reference piece (same seed); only the reference and the candidates whose
         :func:`piece_profiles` :func:`theory_matches` it may be chosen, and without feedback the
@@ -275,8 +175,22 @@ class Personaliser:
                                 temperature=cfg.compose_temperature).numpy()
             if self.preference.count == 0:
                 return reference
-        pieces = compose(self.q_net, n * cfg.candidates, cfg.length, c=self.c, epsilon=cfg.epsilon,
-                         seed=seed, temperature=cfg.compose_temperature).numpy().reshape(n, cfg.candidates, cfg.length)
+        generator = resolve_generator(seed)  # one stream through every batch: same seed, same pieces
+        per_batch = max(1, CANDIDATE_BATCH // cfg.candidates)
+        chosen = []
+        for first in range(0, n, per_batch):
+            count = min(per_batch, n - first)
+            candidates = compose(self.q_net, count * cfg.candidates, cfg.length, c=self.c, epsilon=cfg.epsilon,
+                                 generator=generator, temperature=cfg.compose_temperature).numpy()
+            chosen.append(self._choose(candidates.reshape(count, cfg.candidates, cfg.length),
+                                       None if reference is None else reference[first:first + count]))
+        return np.concatenate(chosen)
+
+    def _choose(self, candidates: np.ndarray, reference: np.ndarray | None) -> np.ndarray:
+        """The piece to play from each row of ``candidates`` [m, K, length] (:meth:`compose_pieces`),
+        given the unpersonalised ``reference`` pieces [m, length] (None without ``match_theory``): [m, length]."""
+        cfg, m = self.config, len(candidates)
+        pieces = candidates
         if reference is not None:
             pieces = np.concatenate([reference[:, None], pieces], axis=1)
         elif self.preference.count == 0 or (cfg.candidates == 1 and not cfg.octaves):
@@ -284,14 +198,15 @@ class Personaliser:
         allowed = np.ones(pieces.shape[:2], dtype=bool)
         if cfg.octaves:
             pieces, allowed = octave_variants(pieces.reshape(-1, cfg.length))
-            pieces, allowed = pieces.reshape(n, -1, cfg.length), allowed.reshape(n, -1)
+            pieces, allowed = pieces.reshape(m, -1, cfg.length), allowed.reshape(m, -1)
         if reference is not None:
-            profiles = piece_profiles(pieces.reshape(-1, cfg.length)).reshape(n, pieces.shape[1], -1)
+            profiles = piece_profiles(pieces.reshape(-1, cfg.length)).reshape(m, pieces.shape[1], -1)
             allowed &= theory_matches(profiles, piece_profiles(reference), self.leap_rates, cfg.leap_tolerance,
                                       cfg.share_tolerance, cfg.autocorrelation_tolerance)
             allowed[:, 1 if cfg.octaves else 0] = True  # the reference itself, as it is
-        scores = np.where(allowed, self.piece_scores(pieces.reshape(-1, cfg.length)).reshape(allowed.shape), -np.inf)
-        return pieces[np.arange(n), np.argmax(scores, axis=1)]
+        scores = np.full(allowed.shape, -np.inf)
+        scores[allowed] = self.piece_scores(pieces[allowed])  # only the allowed: with a theory match, a few in a hundred
+        return pieces[np.arange(m), np.argmax(scores, axis=1)]
 
     def compose_piece(self, seed: int) -> np.ndarray:
         """The next piece (:meth:`compose_pieces` with n = 1): np.int64 [length]."""

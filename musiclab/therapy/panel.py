@@ -18,7 +18,8 @@ import numpy as np
 from musiclab.audio import check_sample_rate, play_melody
 from musiclab.errors import BadParameterError, MusiclabError
 from musiclab.rl.q_network import QNetwork
-from musiclab.therapy.feedback import Personaliser, PersonaliserConfig, record_feedback
+from musiclab.therapy.feedback import Personaliser, record_feedback
+from musiclab.therapy.personaliser_config import PersonaliserConfig
 from musiclab.therapy.preference import FeatureScale, feedback_target
 from musiclab.therapy.profiles import ProfileStore
 from musiclab.therapy.records import FeedbackEvent, Preferences, Profile
