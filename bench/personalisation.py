@@ -121,8 +121,8 @@ def plain_pieces(personaliser: feedback.Personaliser, seed: int) -> np.ndarray:
                    temperature=cfg.compose_temperature).numpy()
 
 
-def run_listener(seed: int, start: QNetwork, config: personaliser_config.PersonaliserConfig, base: feedback.Personaliser,
-                 before: dict, network_before: dict) -> dict:
+def run_listener(seed: int, start: QNetwork, config: personaliser_config.PersonaliserConfig,
+                 base: feedback.Personaliser, before: dict, network_before: dict) -> dict:
     """One simulated listener's session and its figures."""
     personaliser = feedback.Personaliser(start, config, scale=base.scale)
     listener = SimulatedListener.random(base.scale, seed=seed)
@@ -192,7 +192,8 @@ def main() -> None:
     parser.add_argument("--first-listener", type=int, default=0,
                         help="seed of the first simulated listener (100: a second set of 20 besides the usual 0-19)")
     parser.add_argument("--start", default="rl_tuner_therapy", help="a shipped Q-network name, or 'note_rnn'")
-    parser.add_argument("--preset", default="fast", help="personaliser preset (musiclab.therapy.personaliser_config.PRESETS)")
+    parser.add_argument("--preset", default="fast",
+                        help="personaliser preset (musiclab.therapy.personaliser_config.PRESETS)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config field")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
@@ -217,7 +218,8 @@ def main() -> None:
     command = " ".join(["python bench/personalisation.py"] + sys.argv[1:])
     result = {"benchmark": "personalisation", "command": command, "date": time.strftime("%Y-%m-%d %H:%M:%S"),
               "start": args.start, "preset": args.preset, "config": asdict(config), "pieces": PIECES,
-              "reactions_per_piece": REACTIONS, "listeners": listeners, "first_listener": args.first_listener, "metric_pieces": METRIC_PIECES,
+              "reactions_per_piece": REACTIONS, "listeners": listeners, "first_listener": args.first_listener,
+              "metric_pieces": METRIC_PIECES,
               "drift_target": DRIFT_TARGET, "seconds": time.perf_counter() - started,
               "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
                           "torch": torch.__version__, "load_average": os.getloadavg()},

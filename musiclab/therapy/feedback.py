@@ -161,11 +161,12 @@ class Personaliser:
         """``n`` next pieces at once: np.int64 [n, length].
 
         For each, ``candidates`` pieces composed ε-greedily by the listener's network (one seeded
-        random stream, :data:`CANDIDATE_BATCH` candidates per batch), with ``octaves`` each also an octave lower and higher, and the one the preference
-        model likes best. With ``match_theory`` the unpersonalised generator first composes a
-        reference piece (same seed); only the reference and the candidates whose
-        :func:`piece_profiles` :func:`theory_matches` it may be chosen, and without feedback the
-        reference is played. Without ``match_theory`` and feedback, the first candidate.
+        random stream, :data:`CANDIDATE_BATCH` candidates per batch), with ``octaves`` each also an
+        octave lower and higher, and the one the preference model likes best. With ``match_theory``
+        the unpersonalised generator first composes a reference piece (same seed); only the
+        reference and the candidates whose :func:`piece_profiles` :func:`theory_matches` it may be
+        chosen, and without feedback the reference is played. Without ``match_theory`` and
+        feedback, the first candidate.
         """
         cfg = self.config
         n = int(check_range("n", n, 1))
@@ -186,11 +187,10 @@ class Personaliser:
                                        None if reference is None else reference[first:first + count]))
         return np.concatenate(chosen)
 
-    def _choose(self, candidates: np.ndarray, reference: np.ndarray | None) -> np.ndarray:
-        """The piece to play from each row of ``candidates`` [m, K, length] (:meth:`compose_pieces`),
+    def _choose(self, pieces: np.ndarray, reference: np.ndarray | None) -> np.ndarray:
+        """The piece to play from each row of candidates ``pieces`` [m, K, length] (:meth:`compose_pieces`),
         given the unpersonalised ``reference`` pieces [m, length] (None without ``match_theory``): [m, length]."""
-        cfg, m = self.config, len(candidates)
-        pieces = candidates
+        cfg, m = self.config, len(pieces)
         if reference is not None:
             pieces = np.concatenate([reference[:, None], pieces], axis=1)
         elif self.preference.count == 0 or (cfg.candidates == 1 and not cfg.octaves):
@@ -205,7 +205,7 @@ class Personaliser:
                                       cfg.share_tolerance, cfg.autocorrelation_tolerance)
             allowed[:, 1 if cfg.octaves else 0] = True  # the reference itself, as it is
         scores = np.full(allowed.shape, -np.inf)
-        scores[allowed] = self.piece_scores(pieces[allowed])  # only the allowed: with a theory match, a few in a hundred
+        scores[allowed] = self.piece_scores(pieces[allowed])  # with a theory match, a few in a hundred
         return pieces[np.arange(m), np.argmax(scores, axis=1)]
 
     def compose_piece(self, seed: int) -> np.ndarray:

@@ -9,6 +9,7 @@ from musiclab.errors import BadParameterError, check_choice, check_range
 from musiclab.rl.tuner_config import PRESETS as TUNER_PRESETS
 from musiclab.therapy.preference import WINDOW_STEPS
 
+
 @dataclass
 class PersonaliserConfig:
     """How a listener's generator is personalised. Presets: ``PRESETS`` (``personaliser_preset``)."""
@@ -40,8 +41,9 @@ class PersonaliserConfig:
     candidates leave a handful to choose from, 4,096 a few dozen (``bench/personalisation.py``)."""
     match_theory: bool = True
     """Choose only among candidates whose music-theory profile matches the piece the unpersonalised
-    generator would play with the same seed (``musiclab.therapy.theory_match.theory_matches``; that piece itself is always a
-    choice), so that pleasing the listener keeps the RL Tuner's metric table. False: any candidate."""
+    generator would play with the same seed (``musiclab.therapy.theory_match.theory_matches``; that
+    piece itself is always a choice), so that pleasing the listener keeps the RL Tuner's metric
+    table. False: any candidate."""
     leap_tolerance: float = 0.25
     """Leap balances (part − usual share · whole, ``theory_match.leap_counts``) a match may differ by
     (``theory_matches``): 0.25 (less than one leap) all but asks for the reference's leap counts;
