@@ -25,6 +25,8 @@ along its attribute vectors.
    is one draw of 20 tunes (as the issue sets the target); the median of 20 tunes moves by tenths
    from draw to draw, so the same figures over 3 disjoint draws of 20 (median, min-max) follow it,
    and again for 3 draws from the validation split's unseen windows (tunes no choice was made on).
+   Where the attribute does not follow, two counts say how: tunes whose first step decodes their own
+   melody again (no rise there) and tunes whose attribute falls at some step.
 4. Training time of the shipped model, from its checkpoint extra.
 
     python bench/music_vae.py --quick   # 1,024 old test windows, 6 lullaby pairs
@@ -75,6 +77,8 @@ TARGET_SPEARMAN, TARGET_IN_KEY = 0.9, 0.99
 ATTRIBUTE_TUNES, CORPUS_WINDOWS = 20, 8192
 #: Disjoint draws of ``ATTRIBUTE_TUNES`` tunes: a median over 20 tunes moves by tenths between draws.
 TUNE_DRAWS = 3
+#: Figures of each draw summarised over the draws.
+OVER_DRAWS = ("median_spearman", "in_key", "tunes_unmoved_at_first_step", "tunes_with_a_fall")
 
 
 def _paths(model, a: np.ndarray, b: np.ndarray, seed: int) -> dict[str, np.ndarray]:
@@ -115,6 +119,8 @@ def _sweep_figures(sweep) -> dict:
             "median_value_per_step": [float(v) for v in np.nanmedian(sweep.values, axis=0)],
             "median_note_density_per_step": [float(np.median(vae_attributes.note_statistics(step)[:, 0]))
                                              for step in sweep.melodies.transpose(1, 0, 2)],
+            "tunes_unmoved_at_first_step": int(sweep.unmoved_first_step.sum()),
+            "tunes_with_a_fall": int(sweep.falls.sum()),
             "target_met": bool(median >= TARGET_SPEARMAN and sweep.in_key >= TARGET_IN_KEY)}
 
 
@@ -144,10 +150,11 @@ def _spread(values: list[float]) -> dict[str, float]:
 
 
 def _over_draws(per_draw: list[dict]) -> dict:
-    """Median, min and max over the draws of each vector's median Spearman and in-key share."""
+    """Median, min and max over the draws of each vector's median Spearman, in-key share and counts of
+    tunes unmoved at the first step and with a fall."""
     labelled = [{**{name: draw[name] for name in vae_attributes.ATTRIBUTES},
                  **{f"{name} (local)": figures for name, figures in draw["local"].items()}} for draw in per_draw]
-    return {label: {key: _spread([draw[label][key] for draw in labelled]) for key in ("median_spearman", "in_key")}
+    return {label: {key: _spread([draw[label][key] for draw in labelled]) for key in OVER_DRAWS}
             for label in labelled[0]}
 
 
@@ -176,8 +183,10 @@ def attribute_quality(model, unseen: np.ndarray, seed: int, unseen_valid: np.nda
 def _print_over_draws(over_draws: dict) -> None:
     for name, entry in over_draws.items():
         spearman, key = entry["median_spearman"], entry["in_key"]
+        unmoved, falls = entry["tunes_unmoved_at_first_step"], entry["tunes_with_a_fall"]
         print(f"{name:>22} {spearman['median']:9.3f} {key['median']:7.3f}  Spearman {spearman['min']:.2f}-"
-              f"{spearman['max']:.2f}, in key {key['min']:.3f}-{key['max']:.3f}")
+              f"{spearman['max']:.2f}, in key {key['min']:.3f}-{key['max']:.3f}, unmoved at step 1 "
+              f"{unmoved['min']:.0f}-{unmoved['max']:.0f}, with a fall {falls['min']:.0f}-{falls['max']:.0f}")
 
 
 def main(argv=None) -> dict:
@@ -231,13 +240,15 @@ def main(argv=None) -> dict:
         print(f"{method:>14} {scores['in_key_share']:7.3f} {scores['step_change']:12.3f} {scores['log_p']:7.3f}")
     print(f"attribute vectors, {ATTRIBUTE_TUNES} unseen windows x steps {attributes['scales']} "
           f"(originals {attributes['originals_in_key']:.3f} in key):")
-    print(f"{'attribute':>22} {'Spearman':>9} {'in key':>7}  median attribute per step | in key per step")
+    print(f"{'attribute':>22} {'Spearman':>9} {'in key':>7}  median attribute per step | in key per step"
+          f" | tunes unmoved at step 1, with a fall")
     rows = [(name, attributes[name]) for name in vae_attributes.ATTRIBUTES]
     rows += [(f"{name} (local)", entry) for name, entry in attributes["local"].items()]
     for name, entry in rows:
         steps = " ".join(f"{v:.2f}" for v in entry["median_value_per_step"])
         keys = " ".join(f"{v:.3f}" for v in entry["in_key_per_step"])
-        print(f"{name:>22} {entry['median_spearman']:9.3f} {entry['in_key']:7.3f}  {steps} | {keys}")
+        print(f"{name:>22} {entry['median_spearman']:9.3f} {entry['in_key']:7.3f}  {steps} | {keys} | "
+              f"{entry['tunes_unmoved_at_first_step']}, {entry['tunes_with_a_fall']}")
     print(f"over {attributes['tune_draws']} disjoint draws of {ATTRIBUTE_TUNES} tunes (originals "
           + ", ".join(f"{v:.3f}" for v in attributes["originals_in_key_per_draw"]) + " in key): median (min-max)")
     _print_over_draws(attributes["over_draws"])

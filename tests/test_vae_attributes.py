@@ -14,9 +14,9 @@ from musiclab import plots
 from musiclab.checkpoints import load_model
 from musiclab.errors import BadParameterError, UnknownNameError
 from musiclab.eval.vae import unseen_windows
-from musiclab.eval.vae_attributes import (ATTRIBUTES, CALM_FEATURES, FITTED, attribute_path, attribute_sweep,
-                                          attribute_vectors, latent_codes, local_vector_for, note_statistics,
-                                          rank_correlation)
+from musiclab.eval.vae_attributes import (ATTRIBUTES, CALM_FEATURES, FITTED, Sweep, attribute_path,
+                                          attribute_sweep, attribute_vectors, latent_codes, local_vector_for,
+                                          note_statistics, rank_correlation)
 from musiclab.widgets.attributes import AttributeSlider
 
 C4 = 60 - 46  # onset event of C4
@@ -162,6 +162,17 @@ def test_moving_along_note_density_adds_notes_step_by_step_in_key(vae, corpus, v
     assert np.median(sweep.spearman) >= 0.9
     assert (sweep.values[:, -1] > sweep.values[:, 0]).all()
     assert sweep.in_key >= 0.95
+
+
+def test_a_sweep_counts_tunes_whose_first_step_decodes_their_own_melody_and_tunes_whose_attribute_falls():
+    melodies = np.zeros((3, 3, 4), dtype=np.int64)
+    melodies[0, 1:] = 5       # moves at the first step
+    melodies[1, 2] = 5        # decodes its own melody again at the first step
+    melodies[2, 1, 0] = 7     # moves, one note differs
+    values = np.array([[1.0, 2.0, 3.0], [1.0, 1.0, 0.5], [2.0, np.nan, 1.0]])
+    sweep = Sweep(values, np.zeros(3), 1.0, melodies)
+    assert sweep.unmoved_first_step.tolist() == [False, True, False]
+    assert sweep.falls.tolist() == [False, True, False]  # a NaN step is no fall
 
 
 def test_unseen_windows_keeps_distinct_test_windows_that_never_occur_in_training():

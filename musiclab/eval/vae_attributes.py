@@ -259,6 +259,17 @@ class Sweep:
     melodies: np.ndarray
     """int64 [n_tunes, n_steps, seq_len]: the decoded melodies."""
 
+    @property
+    def unmoved_first_step(self) -> np.ndarray:
+        """bool [n_tunes]: the first step decodes the very melody of step 0 (the code has not yet left
+        the region that decodes to its own melody), so the attribute cannot rise there."""
+        return (self.melodies[:, 1] == self.melodies[:, 0]).all(axis=1)
+
+    @property
+    def falls(self) -> np.ndarray:
+        """bool [n_tunes]: the attribute falls from some step to the next (NaN counts as no fall)."""
+        return (np.diff(self.values, axis=1) < 0).any(axis=1)
+
 
 def attribute_sweep(model: MusicVAE, vectors: AttributeVectors, name: str, melodies,
                     scales=DEFAULT_SCALES, local: bool = False) -> Sweep:
