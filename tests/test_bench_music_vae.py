@@ -46,3 +46,19 @@ def test_the_committed_results_carry_every_draw_and_the_readme_quotes_them():
         assert "--preset cpu_ar" in ar["command"] and f"--seed {seed}" in ar["command"]
         assert ar["attributes"]["fit_r2"]["interval_size"] > 0.9  # the encoder learned the order...
         assert ar["attributes"]["over_draws"]["interval_size"]["median_spearman"]["median"] < 0.9  # ...the decoder did not
+
+
+def test_the_readme_swap_table_is_the_committed_swap_results():
+    readme = (ROOT / "README.md").read_text()
+    runs = [json.loads((RESULTS / f"music_vae_cpu_swap_s{seed}.json").read_text()) for seed in range(3)]
+    for seed, run in enumerate(runs):
+        assert "--preset cpu_swap" in run["command"] and f"--seed {seed}" in run["command"]
+    spearman = [run["attributes"]["interval_size"]["median_spearman"] for run in runs]
+    assert " | ".join(f"+{x:.3f}" for x in spearman) + f" | **+{np.median(spearman):.3f}**" in readme
+    accuracy = [run["reconstruction_accuracy_unseen"] for run in runs]
+    assert " | ".join(f"{x:.4f}" for x in accuracy) + f" | **{np.median(accuracy):.4f}**" in readme
+    in_key = [run["attributes"]["interval_size"]["in_key"] for run in runs]
+    assert " | ".join(f"{100 * x:.1f} %" for x in in_key) + f" | **{100 * np.median(in_key):.1f} %**" in readme
+    # what the README says of the moved melodies: in key at every step after the first
+    assert all(share == 1.0 for run in runs for share in run["attributes"]["interval_size"]["in_key_per_step"][1:])
+
