@@ -8,7 +8,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from musiclab.errors import BadFileError
 from musiclab.exercises import EXERCISES
@@ -18,6 +17,9 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 spec = importlib.util.spec_from_file_location("student", ROOT / "tools" / "student.py")
 student = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(student)
+spec = importlib.util.spec_from_file_location("notebook_tool", ROOT / "tools" / "notebook.py")
+notebook_tool = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(notebook_tool)
 
 
 def code(source: str):
@@ -93,7 +95,7 @@ def test_a_student_copy_runs_top_to_bottom_and_its_checks_say_not_yet(copies, na
     nb = nbformat.read(copies / name, as_version=4)
     # the kernel imports this checkout's musiclab, whatever the installed one is
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    NotebookClient(nb, timeout=900, kernel_name="python3",
+    notebook_tool.NotebookRunner(nb, timeout=900, kernel_name="python3",
                    resources={"metadata": {"path": str(copies)}}).execute()  # raises on any error
     checks = [cell for cell in nb.cells if student._marker(cell, student.CHECK)]
     for cell in checks:

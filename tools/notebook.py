@@ -11,10 +11,44 @@ every notebook) gives the committed outputs that nbval compares against.
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
+from queue import Empty
 
 import nbformat
 from nbclient import NotebookClient
+
+#: Longest single wait (s) on a kernel channel. jupyter_client's asyncio channels can miss the wake-up
+#: of a message that has already arrived and then wait out the whole timeout before looking again
+#: (seen in CI: a student copy's cell stalled for its full 900 s, then passed; jupyter/nbclient#312);
+#: every wait that ends looks at the socket again, so short waits lose at most this long.
+CHANNEL_WAIT_S = 1.0
+
+
+def sliced(get_msg, wait_s: float = CHANNEL_WAIT_S):
+    """``get_msg`` (an async ``get_msg(timeout=None)`` raising ``queue.Empty``) that waits in slices of
+    at most ``wait_s`` seconds until its own timeout (None: forever) runs out."""
+    async def get_msg_in_slices(timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = wait_s if deadline is None else min(wait_s, max(deadline - time.monotonic(), 0.0))
+            try:
+                return await get_msg(timeout=left)
+            except Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+    return get_msg_in_slices
+
+
+class NotebookRunner(NotebookClient):
+    """nbclient's ``NotebookClient`` whose kernel client waits on its shell and IOPub channels in slices
+    (:func:`sliced`); what the kit's tests, benchmarks and ``run`` execute notebooks with."""
+
+    async def async_start_new_kernel_client(self):
+        client = await super().async_start_new_kernel_client()
+        for channel in (client.shell_channel, client.iopub_channel):
+            channel.get_msg = sliced(channel.get_msg)
+        return client
 
 
 def cells_from_script(text: str) -> list:
@@ -60,7 +94,7 @@ def new_notebook(script: Path, out: Path) -> None:
 
 def run_notebook(path: Path, timeout_s: int = 900) -> None:
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=timeout_s, kernel_name="python3",
+    NotebookRunner(nb, timeout=timeout_s, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     for cell in nb.cells:  # execution counts and timestamps would only add diff noise
         cell.get("metadata", {}).pop("execution", None)
