@@ -61,4 +61,7 @@ def test_the_readme_swap_table_is_the_committed_swap_results():
     assert " | ".join(f"{100 * x:.1f} %" for x in in_key) + f" | **{100 * np.median(in_key):.1f} %**" in readme
     # what the README says of the moved melodies: in key at every step after the first
     assert all(share == 1.0 for run in runs for share in run["attributes"]["interval_size"]["in_key_per_step"][1:])
-
+    longer = [json.loads((RESULTS / f"music_vae_cpu_swap_5k_s{seed}.json").read_text()) for seed in range(2)]
+    assert all("--preset cpu_swap --steps 5000" in run["command"] for run in longer)
+    assert " and ".join(f"{run['reconstruction_accuracy_unseen']:.4f}" for run in longer) in " ".join(readme.split())
+    assert " and ".join(f"+{run['attributes']['interval_size']['median_spearman']:.3f}" for run in longer) in " ".join(readme.split())
