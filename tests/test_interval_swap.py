@@ -100,7 +100,7 @@ def test_the_copies_are_decoded_from_the_code_with_only_the_interval_dimension_s
     original = model.decoder.teacher_forced
     model.decoder.teacher_forced = lambda z, targets, inputs=None: seen.append(z.detach()) or original(z, targets, inputs)
     z = torch.randn(16, 4)
-    model._interval_swap(z, windows)
+    model._attribute_swap(z, windows)
     (mixed,) = seen
     assert torch.equal(mixed[:, 1:], z[:, 1:]) and not torch.equal(mixed[:, 0], z[:, 0])
 
@@ -112,7 +112,7 @@ def test_a_swap_model_round_trips_through_a_checkpoint(tmp_path):
 
 
 @pytest.mark.parametrize("fields, message", [
-    ({"swap_weight": 1.0}, "swap_weight > 0 needs 'interval_size'"),
+    ({"swap_weight": 1.0}, "swap_weight > 0 needs each swap attribute among regularised_attributes: 'interval_size'"),
     ({"swap_weight": -1.0}, "swap_weight"),
     ({"swap_factors": (2.0, 1.0)}, "swap_factors"),
     ({"swap_factors": (0.0, 1.0)}, "swap_factors"),

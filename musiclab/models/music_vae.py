@@ -17,8 +17,9 @@ optionally with scheduled sampling on an inverse-sigmoid schedule (step by step,
 two teacher-forced passes, the second fed a mix of true events and samples of the first); optionally
 plus the AR-VAE loss of latent dimensions trained to order the melodies by an attribute
 (:mod:`~musiclab.models.attribute_regularisation`, the ``cpu_ar`` preset), and optionally plus the
-interval-swap loss that teaches the decoder to heed the interval-size dimension
-(:mod:`~musiclab.models.interval_swap`, the ``cpu_swap`` preset).
+swap loss that teaches the decoder to heed the interval-size dimension
+(:mod:`~musiclab.models.interval_swap`, the ``cpu_swap`` preset) and the note-density one
+(:mod:`~musiclab.models.density_swap`).
 Notebook 04 samples from the prior with a temperature and interpolates (slerp, lerp) between two
 calming pieces.
 
@@ -38,6 +39,7 @@ from musiclab.errors import BadParameterError, check_range
 from musiclab.limits import check_limit
 from musiclab.models.attribute_regularisation import (WINDOW_ATTRIBUTES, attribute_regularisation,
                                                       window_attributes)
+from musiclab.models.density_swap import change_density, random_amounts
 from musiclab.models.interval_swap import random_factors, rescale_intervals
 from musiclab.models.sequence import as_token_batch, resolve_generator
 from musiclab.models.vae_config import MusicVAEConfig, cpu
@@ -182,8 +184,8 @@ class MusicVAE(nn.Module):
 
         loss = mean over the batch of [sum_t CE(x_t) + beta_t * max(KL - free_bits * ln 2, 0)],
         plus ar_weight * the AR-VAE loss of each regularised dimension (metric ``ar``, their sum),
-        plus, in training with ``swap_weight`` > 0, swap_weight * the interval-swap loss (metric
-        ``swap``) + ar_weight * the AR-VAE loss of the batch and its rescaled copies together.
+        plus, in training with ``swap_weight`` > 0, swap_weight * the swap loss (metric ``swap``,
+        :meth:`_attribute_swap`) + ar_weight * the AR-VAE loss of the batch and its copies together.
         ``step`` (default: the model's step counter, which this call then advances when training
         with gradients on) sets beta_t and, in training mode, the scheduled-sampling probability
         (eval mode always uses teacher forcing). Metrics: loss, recon_nats (per
@@ -221,22 +223,26 @@ class MusicVAE(nn.Module):
             loss = loss + self.config.ar_weight * regularisation
             metrics["ar"] = regularisation.item()
         if self.config.swap_weight > 0 and self.training and torch.is_grad_enabled():
-            swap, joint_order = self._interval_swap(z, events)
+            swap, joint_order = self._attribute_swap(z, events)
             loss = loss + self.config.swap_weight * swap + self.config.ar_weight * joint_order
             metrics["swap"] = swap.item()
         return loss, {"loss": loss.item(), **metrics}
 
-    def _interval_swap(self, z: torch.Tensor, events: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The interval-swap loss (:mod:`.interval_swap`) of a batch [B, T] with codes z [B, z_size]:
-        (cross-entropy of the rescaled copies written from the mixed codes, per melody; the AR-VAE
-        loss of the batch and its copies ordered together)."""
-        low, high = self.config.swap_factors
-        copies, _ = rescale_intervals(events, random_factors(len(events), low, high, events.device))
+    def _attribute_swap(self, z: torch.Tensor, events: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Swap loss of a batch [B, T], codes z [B, z_size]: (cross-entropy per melody of copies with
+        moves stretched (:mod:`.interval_swap`) and / or notes split or merged (:mod:`.density_swap`),
+        written from z with the ``swap_attributes``' dimensions from the copies' codes; AR-VAE loss
+        of batch and copies together)."""
+        swapped, copies = self.config.swap_attributes, events
+        if "interval_size" in swapped:
+            low, high = self.config.swap_factors
+            copies, _ = rescale_intervals(copies, random_factors(len(events), low, high, events.device))
+        if "note_density" in swapped:
+            copies = change_density(copies, random_amounts(len(events), events.device))
         copy_mu, copy_sigma = self.encoder(copies)
         copy_z = copy_mu + copy_sigma * torch.randn_like(copy_mu)
-        dim = self.config.regularised_attributes.index("interval_size")
-        mixed = torch.cat([z[:, :dim], copy_z[:, dim:dim + 1], z[:, dim + 1:]], dim=1)
-        logits = self.decoder.teacher_forced(mixed, copies)
+        dims = [self.config.regularised_attributes.index(name) for name in swapped]
+        logits = self.decoder.teacher_forced(z.index_copy(1, torch.tensor(dims, device=z.device), copy_z[:, dims]), copies)
         swap = F.cross_entropy(logits.reshape(-1, self.num_classes), copies.reshape(-1),
                                reduction="none").view(copies.shape).sum(dim=1).mean()
         return swap, self._attribute_regularisation(torch.cat([z, copy_z]), torch.cat([events, copies]))

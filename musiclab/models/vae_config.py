@@ -84,10 +84,15 @@ class MusicVAEConfig:
     ar_delta: float = 10.0
     """delta: how sharply the AR-VAE loss reads a difference of codes, tanh(delta * (z_i - z_j))."""
     swap_weight: float = 0.0
-    """Weight of the interval-swap loss (:mod:`~musiclab.models.interval_swap`); 0: off. Needs
-    "interval_size" among ``regularised_attributes`` (the dimension the decoder is taught to heed)."""
+    """Weight of the swap loss (a copy of each melody with ``swap_attributes`` changed, written from
+    the melody's code with those attributes' dimensions taken from the copy's code); 0: off."""
     swap_factors: tuple[float, float] = (0.4, 2.5)
     """Range of the factors (log-uniform) by which the swap loss stretches a melody's moves."""
+    swap_attributes: tuple[str, ...] = ("interval_size",)
+    """Attributes the swap loss changes in each copy, and whose dimensions it takes from the copy's
+    code: "interval_size" (moves stretched, :mod:`~musiclab.models.interval_swap`) and / or
+    "note_density" (notes split or merged, :mod:`~musiclab.models.density_swap`); each must be
+    among ``regularised_attributes``."""
 
     def __post_init__(self):
         for name in ("seq_len", "bar_steps", "embed_size", "enc_size", "enc_layers", "z_size",
@@ -118,9 +123,17 @@ class MusicVAEConfig:
         check_range("ar_weight", self.ar_weight, 0)
         check_range("ar_delta", self.ar_delta, 0, low_open=True)
         check_range("swap_weight", self.swap_weight, 0)
-        if self.swap_weight > 0 and "interval_size" not in self.regularised_attributes:
-            raise BadParameterError("swap_weight > 0 needs 'interval_size' among regularised_attributes, "
-                                    f"got {self.regularised_attributes}")
+        if isinstance(self.swap_attributes, str):
+            raise BadParameterError("swap_attributes must be a list of attribute names, "
+                                    f"got the string {self.swap_attributes!r}")
+        self.swap_attributes = tuple(self.swap_attributes)
+        if not self.swap_attributes:
+            raise BadParameterError("swap_attributes must name at least one attribute, got ()")
+        for name in self.swap_attributes:
+            check_choice("swap attribute", name, WINDOW_ATTRIBUTES)
+            if self.swap_weight > 0 and name not in self.regularised_attributes:
+                raise BadParameterError(f"swap_weight > 0 needs each swap attribute among regularised_attributes: "
+                                        f"{name!r} is not in {self.regularised_attributes}")
         self.swap_factors = tuple(float(x) for x in self.swap_factors)
         if len(self.swap_factors) != 2 or not 0 < self.swap_factors[0] <= self.swap_factors[1] < math.inf:
             raise BadParameterError(f"swap_factors must be (low, high) with 0 < low <= high, got {self.swap_factors}")
