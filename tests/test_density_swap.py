@@ -92,6 +92,7 @@ def test_the_copies_are_decoded_from_the_code_with_both_swapped_dimensions_from_
     ({"swap_attributes": ("loudness",)}, "swap attribute"),
     ({"swap_attributes": "note_density"}, "got the string"),
     ({"swap_attributes": ()}, "at least one"),
+    ({"swap_attributes": ("interval_size", "interval_size")}, "swap_attributes names an attribute twice"),
 ])
 def test_bad_swap_attributes_are_refused_by_name(fields, message):
     with pytest.raises(MusiclabError, match=message):

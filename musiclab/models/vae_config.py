@@ -29,6 +29,19 @@ SAMPLING_METHODS = ("stepwise", "parallel")
 ENCODER_SUMMARIES = ("final", "all")
 
 
+def _attribute_names(field: str, names) -> tuple[str, ...]:
+    """``names`` as a tuple of distinct :data:`WINDOW_ATTRIBUTES`; a bare string, an unknown name or a
+    name given twice is refused, the error naming ``field``."""
+    if isinstance(names, str):
+        raise BadParameterError(f"{field} must be a list of attribute names, got the string {names!r}")
+    names = tuple(names)
+    for name in names:
+        check_choice(field.replace("_", " ").removesuffix("s"), name, WINDOW_ATTRIBUTES)
+    if len(set(names)) < len(names):
+        raise BadParameterError(f"{field} names an attribute twice: {names}")
+    return names
+
+
 @dataclass
 class MusicVAEConfig:
     """Sizes and loss settings of a :class:`~musiclab.models.music_vae.MusicVAE`; :func:`preset`
@@ -109,28 +122,17 @@ class MusicVAEConfig:
         check_choice("sampling_method", self.sampling_method, SAMPLING_METHODS)
         check_choice("encoder_summary", self.encoder_summary, ENCODER_SUMMARIES)
         check_range("sampling_rate", self.sampling_rate, 0, low_open=True)
-        if isinstance(self.regularised_attributes, str):
-            raise BadParameterError("regularised_attributes must be a list of attribute names, "
-                                    f"got the string {self.regularised_attributes!r}")
-        self.regularised_attributes = tuple(self.regularised_attributes)
-        for name in self.regularised_attributes:
-            check_choice("regularised attribute", name, WINDOW_ATTRIBUTES)
-        if len(set(self.regularised_attributes)) < len(self.regularised_attributes):
-            raise BadParameterError(f"regularised_attributes names an attribute twice: {self.regularised_attributes}")
+        self.regularised_attributes = _attribute_names("regularised_attributes", self.regularised_attributes)
         if len(self.regularised_attributes) > self.z_size:
             raise BadParameterError(f"regularised_attributes needs a latent dimension each: "
                                     f"{len(self.regularised_attributes)} > z_size={self.z_size}")
         check_range("ar_weight", self.ar_weight, 0)
         check_range("ar_delta", self.ar_delta, 0, low_open=True)
         check_range("swap_weight", self.swap_weight, 0)
-        if isinstance(self.swap_attributes, str):
-            raise BadParameterError("swap_attributes must be a list of attribute names, "
-                                    f"got the string {self.swap_attributes!r}")
-        self.swap_attributes = tuple(self.swap_attributes)
+        self.swap_attributes = _attribute_names("swap_attributes", self.swap_attributes)
         if not self.swap_attributes:
             raise BadParameterError("swap_attributes must name at least one attribute, got ()")
         for name in self.swap_attributes:
-            check_choice("swap attribute", name, WINDOW_ATTRIBUTES)
             if self.swap_weight > 0 and name not in self.regularised_attributes:
                 raise BadParameterError(f"swap_weight > 0 needs each swap attribute among regularised_attributes: "
                                         f"{name!r} is not in {self.regularised_attributes}")
@@ -213,6 +215,8 @@ def cpu() -> MusicVAEConfig:
                           dec_size=256, dec_layers=1, beta=0.05, beta_rate=0.999, free_bits=128.0,
                           sampling_schedule="inverse_sigmoid", sampling_rate=300.0,
                           sampling_method="parallel")
+
+
 def cpu_ar() -> MusicVAEConfig:
     """The ``cpu`` preset with attribute-regularised dimensions: z_0 ordered by interval size, z_1 by
     note density (AR-VAE: Pati & Lerch, "Attribute-based regularization of latent spaces for
