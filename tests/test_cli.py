@@ -123,8 +123,10 @@ def test_bad_subsets_and_missing_checkpoints_exit_2_with_a_musiclab_error(tmp_pa
 
 def test_the_clis_choices_match_the_package():
     from musiclab.launchpad import dqn, env
+    from musiclab.models import vae_config
 
     assert set(options.NOTE_RNN_PRESETS) == set(note_rnn.PRESETS)
+    assert set(options.TRAIN_PRESETS["music-vae"]) == set(vae_config.PRESETS)
     assert set(options.TRAIN_CORPORA) == set(melody_data.CORPORA)
     assert options.LAUNCHPAD_Q_FUNCTIONS == dqn.Q_FUNCTIONS and options.LAUNCHPAD_PRESETS == dqn.DQN_PRESETS
     assert options.LAUNCHPAD_STARTS == env.STARTS

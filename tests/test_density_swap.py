@@ -7,7 +7,8 @@ import torch
 
 from musiclab.errors import MusiclabError
 from musiclab.models import vae_training
-from musiclab.models.attribute_regularisation import window_attributes
+from musiclab.models.attribute_regularisation import WINDOW_ATTRIBUTES, window_attributes
+from musiclab.models.attribute_swap import COPY_MAKERS, swap_copies
 from musiclab.models.density_swap import change_density, random_amounts
 from musiclab.models.interval_swap import random_factors, rescale_intervals
 from musiclab.models.music_vae import MusicVAE
@@ -84,6 +85,18 @@ def test_the_copies_are_decoded_from_the_code_with_both_swapped_dimensions_from_
     stretched, _ = rescale_intervals(windows, random_factors(16, 0.4, 2.5))
     assert torch.equal(copies, change_density(stretched, random_amounts(16)))
     assert not torch.equal(copies >= FIRST_PITCH_EVENT, windows >= FIRST_PITCH_EVENT)
+
+
+def test_every_attribute_a_config_may_swap_has_a_copy_maker():
+    assert set(COPY_MAKERS) == set(WINDOW_ATTRIBUTES)
+
+
+def test_copies_are_made_in_the_same_order_however_the_attributes_are_listed():
+    windows = torch.from_numpy(vae_training.essen_windows("valid", 16, seed=0))
+    torch.manual_seed(5)
+    listed_one_way = swap_copies(windows, BOTH, (0.4, 2.5))
+    torch.manual_seed(5)
+    assert torch.equal(swap_copies(windows, tuple(reversed(BOTH)), (0.4, 2.5)), listed_one_way)
 
 
 @pytest.mark.parametrize("fields, message", [

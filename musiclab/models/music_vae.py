@@ -39,8 +39,7 @@ from musiclab.errors import BadParameterError, check_range
 from musiclab.limits import check_limit
 from musiclab.models.attribute_regularisation import (WINDOW_ATTRIBUTES, attribute_regularisation,
                                                       window_attributes)
-from musiclab.models.density_swap import change_density, random_amounts
-from musiclab.models.interval_swap import random_factors, rescale_intervals
+from musiclab.models.attribute_swap import swap_copies
 from musiclab.models.sequence import as_token_batch, resolve_generator
 from musiclab.models.vae_config import MusicVAEConfig, cpu
 from musiclab.models.vae_parts import Encoder, HierarchicalDecoder, SequenceDecoder
@@ -230,19 +229,15 @@ class MusicVAE(nn.Module):
 
     def _attribute_swap(self, z: torch.Tensor, events: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Swap loss of a batch [B, T], codes z [B, z_size]: (cross-entropy per melody of copies with
-        moves stretched (:mod:`.interval_swap`) and / or notes split or merged (:mod:`.density_swap`),
+        moves stretched and / or notes split or merged (:func:`.attribute_swap.swap_copies`),
         written from z with the ``swap_attributes``' dimensions from the copies' codes; AR-VAE loss
         of batch and copies together)."""
-        swapped, copies = self.config.swap_attributes, events
-        if "interval_size" in swapped:
-            low, high = self.config.swap_factors
-            copies, _ = rescale_intervals(copies, random_factors(len(events), low, high, events.device))
-        if "note_density" in swapped:
-            copies = change_density(copies, random_amounts(len(events), events.device))
+        swapped = self.config.swap_attributes
+        copies = swap_copies(events, swapped, self.config.swap_factors)
         copy_mu, copy_sigma = self.encoder(copies)
         copy_z = copy_mu + copy_sigma * torch.randn_like(copy_mu)
-        dims = [self.config.regularised_attributes.index(name) for name in swapped]
-        logits = self.decoder.teacher_forced(z.index_copy(1, torch.tensor(dims, device=z.device), copy_z[:, dims]), copies)
+        dims = torch.tensor([self.config.regularised_attributes.index(name) for name in swapped], device=z.device)
+        logits = self.decoder.teacher_forced(z.index_copy(1, dims, copy_z[:, dims]), copies)
         swap = F.cross_entropy(logits.reshape(-1, self.num_classes), copies.reshape(-1),
                                reduction="none").view(copies.shape).sum(dim=1).mean()
         return swap, self._attribute_regularisation(torch.cat([z, copy_z]), torch.cat([events, copies]))
