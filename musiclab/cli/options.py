@@ -7,7 +7,7 @@ TRAINABLE = {"note-rnn": "Note-RNN", "note-cnn": "Note-CNN", "music-vae": "Music
 DEFAULT_PRESETS = {"note-rnn": "fast", "note-cnn": "fast", "music-vae": "cpu"}
 NOTE_RNN_PRESETS = ("fast", "rl_tuner", "therapy", "classic")
 TRAIN_PRESETS = {"note-rnn": NOTE_RNN_PRESETS, "note-cnn": ("fast", "paper"),
-                 "music-vae": ("cpu", "cpu_ar", "cpu_swap", "small", "big", "hierarchical")}
+                 "music-vae": ("cpu", "cpu_ar", "cpu_swap", "cpu_swap_wide", "small", "big", "hierarchical")}
 #: Corpora ``musiclab train`` reads by name (``melody_data.CORPORA``); any other --corpus is a folder.
 TRAIN_CORPORA = ("essen", "oneill", "chorales", "chorale-tokens")
 #: The --corpus of ``musiclab train MODEL`` without one.
