@@ -252,9 +252,10 @@ def cpu_swap_wide() -> MusicVAEConfig:
     :mod:`~musiclab.models.density_swap`), wider factors 0.4-4.0 and swap weight 1.5, meant to train
     the decoder on melodies 3-4 corpus std out along both vectors. A departure of this kit, not a
     published setting; trained 5,000 steps (``musiclab train music-vae --preset cpu_swap_wide --steps
-    5000``): 4,400-4,600 s each with three seeds side by side on 2 cores, ``cpu`` 657 s. On three seeds (README, MusicVAE benchmark):
-    in key along every attribute vector, but one seed's interval vector does not widen leaps step by
-    step and de-duplicated accuracy stays under 0.95 (median 0.949), so not shipped.
+    5000``): 4,400-4,600 s each with three seeds side by side on 2 cores, against ``cpu``'s 657 s.
+    On three seeds (README, MusicVAE benchmark): in key along every attribute vector, but one seed's
+    interval vector does not widen leaps step by step and de-duplicated accuracy stays under 0.95
+    (median 0.949), so not shipped.
     """
     return replace(cpu_swap(), swap_attributes=("interval_size", "note_density"), swap_factors=(0.4, 4.0),
                    swap_weight=1.5)
