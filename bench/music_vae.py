@@ -26,7 +26,9 @@ along its attribute vectors.
    from draw to draw, so the same figures over 3 disjoint draws of 20 (median, min-max) follow it,
    and again for 3 draws from the validation split's unseen windows (tunes no choice was made on).
    Where the attribute does not follow, two counts say how: tunes whose first step decodes their own
-   melody again (no rise there) and tunes whose attribute falls at some step.
+   melody again (no rise there) and tunes whose attribute falls at some step. For a model with
+   attribute-regularised dimensions (AR-VAE presets), the share of each fitted vector's squared
+   length on its attribute's own dimension: the one the swap loss teaches the decoder to heed.
 4. Training time of the shipped model, from its checkpoint extra.
 
     python bench/music_vae.py --quick   # 1,024 old test windows, 6 lullaby pairs
@@ -158,6 +160,14 @@ def _over_draws(per_draw: list[dict]) -> dict:
             for label in labelled[0]}
 
 
+def _shares_on_own_dimension(model, vectors) -> dict[str, float]:
+    """For each fitted attribute with a regularised latent dimension (AR-VAE presets): the share of
+    its vector's squared length on that dimension; empty for a model without regularised dimensions."""
+    regularised = model.config.regularised_attributes
+    return {name: vectors.share_on_dimension(name, regularised.index(name))
+            for name in vae_attributes.FITTED if name in regularised}
+
+
 def attribute_quality(model, unseen: np.ndarray, seed: int, unseen_valid: np.ndarray) -> dict:
     """Median Spearman and in-key share along each attribute vector for ``ATTRIBUTE_TUNES`` unseen windows
     (draw 0, the figures of the table), and the same over ``TUNE_DRAWS`` disjoint draws of tunes, from the
@@ -171,6 +181,7 @@ def attribute_quality(model, unseen: np.ndarray, seed: int, unseen_valid: np.nda
               "scales": list(vae_attributes.DEFAULT_SCALES), "originals_in_key": VT.in_key_share(draws[0]),
               "calm_features": list(vae_attributes.CALM_FEATURES),
               "calm_shift": [round(float(x), 4) for x in vectors.calm_shift], "fit_r2": vectors.fit_r2,
+              "share_on_own_dimension": _shares_on_own_dimension(model, vectors),
               **per_draw[0], "local_neighbours": vae_attributes.LOCAL_NEIGHBOURS,
               "tune_draws": TUNE_DRAWS, "originals_in_key_per_draw": [VT.in_key_share(tunes) for tunes in draws],
               "over_draws": _over_draws(per_draw)}
@@ -258,6 +269,9 @@ def main(argv=None) -> dict:
     _print_over_draws(valid["over_draws"])
     print("R^2 of the joint linear fit from the code: " + ", ".join(
         f"{name} {r2:.2f}" for name, r2 in attributes["fit_r2"].items()))
+    if attributes["share_on_own_dimension"]:
+        print("share of each vector's squared length on its own regularised dimension: " + ", ".join(
+            f"{name} {share:.2f}" for name, share in attributes["share_on_own_dimension"].items()))
     print(f"total {result['total_seconds']:.1f} s (load average {result['load_average_1_5_15min']}, "
           f"{os.cpu_count()} CPUs)")
     out = RESULTS if args.checkpoint == NAME else RESULTS.with_name(f"music_vae_{Path(args.checkpoint).stem}.json")

@@ -85,6 +85,16 @@ def test_each_attribute_has_one_latent_direction_one_corpus_spread_long(vae, cor
         assert float(vector.norm()) == pytest.approx(float((codes @ unit).std()), rel=1e-4), name
 
 
+def test_a_vectors_share_on_a_dimension_is_its_squared_component_over_its_squared_length(vectors):
+    for name, vector in vectors.vectors.items():
+        shares = [vectors.share_on_dimension(name, d) for d in range(len(vector))]
+        assert sum(shares) == pytest.approx(1.0, rel=1e-5), name
+        top = int(vector.abs().argmax())
+        assert shares[top] == pytest.approx(float(vector[top] ** 2 / vector.norm() ** 2), rel=1e-5)
+    with pytest.raises(BadParameterError, match="dimension"):
+        vectors.share_on_dimension("interval_size", len(vectors.vectors["interval_size"]))
+
+
 def test_density_and_interval_vectors_each_move_their_own_prediction_and_not_the_other(vae, corpus, vectors):
     windows = corpus[0]
     codes = latent_codes(vae, windows).double().numpy()

@@ -110,6 +110,14 @@ class AttributeVectors:
             return ((stats - self.calm_centre) / self.calm_spread) @ self.calm_shift
         return stats[:, CALM_FEATURES.index(name)]
 
+    def share_on_dimension(self, name: str, dimension: int) -> float:
+        """Share (0 .. 1) of the squared length of vector ``name`` that lies on latent ``dimension``:
+        near 1 when moving along the vector moves that dimension alone (an attribute-regularised
+        model's own dimension for the attribute), small when it moves others too."""
+        vector = self.vectors[check_choice("attribute", name, ATTRIBUTES)]
+        check_range("dimension", dimension, 0, len(vector) - 1)
+        return float(vector[dimension] ** 2 / (vector ** 2).sum())
+
     def local_vector(self, name: str, code, neighbours: int = LOCAL_NEIGHBOURS) -> torch.Tensor:
         """The local vector [z_size] of :data:`FITTED` attribute ``name`` at ``code`` [z_size]: the joint
         fit over the ``neighbours`` corpus codes nearest to it (module docstring), rescaled to the
