@@ -106,3 +106,9 @@ def test_the_readme_longer_wide_swap_table_is_the_committed_results():
     shares = [run["attributes"]["share_on_own_dimension"]["interval_size"] for run in runs]
     assert " | ".join(f"{x:.2f}" for x in shares) + f" | {np.median(shares):.2f} |" in readme
     assert shares[1] < 0.5 < min(shares[0], shares[2])
+    # ...while its decoder heeds dimension 0 all the same: moved along it alone, the leaps widen
+    along = [run["attributes"]["along_own_dimension"]["interval_size"] for run in runs]
+    assert " | ".join(f"{x['median_spearman']:+.3f}; {100 * x['in_key']:.1f} %" for x in along) in readme
+    assert along[1]["median_spearman"] >= 0.9 and along[1]["in_key"] >= 0.99
+    widening = " → ".join(f"{v:.2f}" for v in along[1]["median_value_per_step"])
+    assert f"median Spearman {along[1]['median_spearman']:+.3f}, the median over the 20 tunes {widening}" in " ".join(readme.split())

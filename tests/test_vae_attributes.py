@@ -9,6 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+import torch
 
 from musiclab import plots
 from musiclab.checkpoints import load_model
@@ -93,6 +94,19 @@ def test_a_vectors_share_on_a_dimension_is_its_squared_component_over_its_square
         assert shares[top] == pytest.approx(float(vector[top] ** 2 / vector.norm() ** 2), rel=1e-5)
     with pytest.raises(BadParameterError, match="dimension"):
         vectors.share_on_dimension("interval_size", len(vectors.vectors["interval_size"]))
+
+
+def test_moving_along_one_dimension_replaces_only_that_attributes_vector_by_one_corpus_spread_on_it(vectors):
+    along = vectors.along_dimension("interval_size", 3)
+    axis = along.vectors["interval_size"]
+    assert along.share_on_dimension("interval_size", 3) == 1.0
+    assert float(axis[3]) == pytest.approx(float(vectors.corpus_codes[:, 3].std()))
+    assert along.vectors["note_density"] is vectors.vectors["note_density"]
+    assert not torch.equal(vectors.vectors["interval_size"], axis)  # the original is left as it was
+    with pytest.raises(UnknownNameError, match="attribute 'calm'"):
+        vectors.along_dimension("calm", 0)  # calm has no regularised dimension
+    with pytest.raises(BadParameterError, match="dimension"):
+        vectors.along_dimension("note_density", len(axis))
 
 
 def test_density_and_interval_vectors_each_move_their_own_prediction_and_not_the_other(vae, corpus, vectors):

@@ -38,7 +38,7 @@ rank correlation between step and attribute) and whether the melodies stay in ke
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -117,6 +117,16 @@ class AttributeVectors:
         vector = self.vectors[check_choice("attribute", name, ATTRIBUTES)]
         check_range("dimension", dimension, 0, len(vector) - 1)
         return float(vector[dimension] ** 2 / (vector ** 2).sum())
+
+    def along_dimension(self, name: str, dimension: int) -> AttributeVectors:
+        """A copy whose vector ``name`` is latent axis ``dimension`` alone, as long as the corpus codes'
+        standard deviation on it: the AR-VAE way to move an attribute (along its regularised
+        dimension), a diagnostic beside the fitted vector, not a replacement for it."""
+        check_choice("attribute", name, FITTED)
+        check_range("dimension", dimension, 0, self.corpus_codes.shape[1] - 1)
+        axis = torch.zeros(self.corpus_codes.shape[1])
+        axis[dimension] = self.corpus_codes[:, dimension].std()
+        return replace(self, vectors={**self.vectors, name: axis})
 
     def local_vector(self, name: str, code, neighbours: int = LOCAL_NEIGHBOURS) -> torch.Tensor:
         """The local vector [z_size] of :data:`FITTED` attribute ``name`` at ``code`` [z_size]: the joint
