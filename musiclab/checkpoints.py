@@ -149,6 +149,10 @@ SHIPPED: dict[str, ShippedCheckpoint] = {
         "MusicVAE, cpu preset (bi-LSTM 128 encoder read at all 32 steps, latent 32, 1 x 256 decoder, "
         "128 free bits), 4,000 Adam steps on Essen 2-bar windows; held-out reconstruction accuracy 0.964 "
         "(no teacher forcing), 0.952 on the test windows that never occur in training"),
+    "music_vae_cpu_swap_wide": ShippedCheckpoint(
+        "music_vae_cpu_swap_wide.pt", "musiclab train music-vae --preset cpu_swap_wide --steps 6000 --seed 0 "
+        "--out data/checkpoints/music_vae_cpu_swap_wide.pt",
+        "MusicVAE trained to keep its attribute vectors: AR-VAE dimensions 0, 1 plus interval and density swaps"),
 }
 
 

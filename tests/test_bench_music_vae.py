@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from musiclab.checkpoints import SHIPPED
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 
@@ -112,3 +114,20 @@ def test_the_readme_longer_wide_swap_table_is_the_committed_results():
     assert along[1]["median_spearman"] >= 0.9 and along[1]["in_key"] >= 0.99
     widening = " → ".join(f"{v:.2f}" for v in along[1]["median_value_per_step"])
     assert f"median Spearman {along[1]['median_spearman']:+.3f}, the median over the 20 tunes {widening}" in " ".join(readme.split())
+
+
+def test_the_readme_shipped_attribute_model_section_is_its_bench():
+    run = json.loads((RESULTS / "music_vae_cpu_swap_wide.json").read_text())
+    assert run["command"] == SHIPPED["music_vae_cpu_swap_wide"].command
+    readme, attributes = " ".join((ROOT / "README.md").read_text().split()), run["attributes"]
+    assert (f"**{run['reconstruction_accuracy_unseen']:.3f}** on the {run['unseen_test_windows']:,} de-duplicated "
+            "ones (target ≥ 0.95 met)") in readme and run["target_met"]
+    for label, name in (("note density", "note_density"), ("interval size", "interval_size"), ("calm", "calm")):
+        entry = attributes[name]
+        steps = ", ".join(f"{100 * x:.1f}".removesuffix(".0") for x in entry["in_key_per_step"])
+        assert f"| {label} | {entry['median_spearman']:+.2f} | {100 * entry['in_key']:.1f} % ({steps}) |" in readme
+        assert entry["target_met"]  # what the README says: every target met on the table's tunes
+    # the shipped file is the 6,000-step seed-0 run of the seed table, retrained: the same figures
+    seed0 = json.loads((RESULTS / "music_vae_cpu_swap_wide_6k_s0.json").read_text())
+    assert run["reconstruction_accuracy_unseen"] == seed0["reconstruction_accuracy_unseen"]
+    assert attributes == seed0["attributes"]

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from musiclab import plots
-from musiclab.checkpoints import SHIPPED, load_checkpoint, load_model
+from musiclab.checkpoints import SHIPPED, load_checkpoint, load_model, shipped_path
 from musiclab.errors import BadParameterError, UnknownNameError
 from musiclab.models.music_vae import MusicVAE
 from musiclab.models.vae_config import preset
@@ -114,6 +114,13 @@ def test_the_shipped_checkpoint_is_registered_with_its_reproducing_command():
     assert entry.file == "music_vae_cpu.pt"
     assert entry.command.startswith("musiclab train music-vae --preset cpu --steps 4000 --seed 0")
     assert "--out data/checkpoints/music_vae_cpu.pt" in entry.command
+
+
+def test_the_shipped_attribute_model_is_registered_with_its_reproducing_command():
+    entry = SHIPPED["music_vae_cpu_swap_wide"]
+    assert entry.command == ("musiclab train music-vae --preset cpu_swap_wide --steps 6000 --seed 0 "
+                             f"--out data/checkpoints/{entry.file}")
+    assert load_checkpoint(shipped_path("music_vae_cpu_swap_wide"))["extra"]["command"] == entry.command
 
 
 def test_in_key_share_counts_onsets_in_c_major_only():

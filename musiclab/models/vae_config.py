@@ -256,7 +256,8 @@ def cpu_swap_wide() -> MusicVAEConfig:
     On three seeds (README, MusicVAE benchmark): in key along every attribute vector, but one seed's
     interval vector does not widen leaps step by step and de-duplicated accuracy stays under 0.95
     (median 0.949). Trained 6,000 steps, every target is met on the median of three seeds and by
-    seed 0 alone, but seed 1's interval vector still fails; not shipped yet.
+    seed 0 alone, shipped as ``music_vae_cpu_swap_wide`` (notebook 04's attribute model); seed 1's
+    interval vector still fails.
     """
     return replace(cpu_swap(), swap_attributes=("interval_size", "note_density"), swap_factors=(0.4, 4.0),
                    swap_weight=1.5)

@@ -1,4 +1,4 @@
-"""Train the shipped MusicVAE (``data/checkpoints/music_vae_cpu.pt``) from the Essen corpus (or your folder).
+"""Train the shipped MusicVAEs (``data/checkpoints/music_vae_cpu*.pt``) from the Essen corpus (or your folder).
 
 ``train_music_vae`` cuts the Essen training split (or that of a folder of your own MIDI / ABC
 files, ``corpus=PATH``) into 2-bar windows (32 sixteenth steps, hop 16),
@@ -6,7 +6,8 @@ trains a :class:`~musiclab.models.music_vae.MusicVAE` preset with ``musiclab.mod
 on one CPU thread, measures it on held-out windows and writes a checkpoint whose ``extra`` holds
 the reproducing command, the training time and the validation figures. Run it as
 ``musiclab train music-vae --preset cpu --steps N --seed 0 --out PATH``. Notebook 04 loads the
-result with ``load_model('music_vae_cpu')``; the measures of its interpolation paths live in
+result with ``load_model('music_vae_cpu')`` (and ``'music_vae_cpu_swap_wide'`` for its attribute
+vectors); the measures of its interpolation paths live in
 :mod:`musiclab.eval.vae`.
 """
 from __future__ import annotations
