@@ -163,22 +163,24 @@ def _over_draws(per_draw: list[dict]) -> dict:
             for label in labelled[0]}
 
 
-def _shares_on_own_dimension(model, vectors) -> dict[str, float]:
-    """For each fitted attribute with a regularised latent dimension (AR-VAE presets): the share of
-    its vector's squared length on that dimension; empty for a model without regularised dimensions."""
+def _own_dimensions(model) -> dict[str, int]:
+    """Each fitted attribute with a regularised latent dimension (AR-VAE presets) -> that dimension;
+    empty for a model without regularised dimensions."""
     regularised = model.config.regularised_attributes
-    return {name: vectors.share_on_dimension(name, regularised.index(name))
-            for name in vae_attributes.FITTED if name in regularised}
+    return {name: regularised.index(name) for name in vae_attributes.FITTED if name in regularised}
+
+
+def _shares_on_own_dimension(model, vectors) -> dict[str, float]:
+    """The share of each fitted vector's squared length on its attribute's own dimension."""
+    return {name: vectors.share_on_dimension(name, dim) for name, dim in _own_dimensions(model).items()}
 
 
 def _along_own_dimension(model, vectors, tunes: np.ndarray) -> dict[str, dict]:
     """Diagnostic for AR-VAE presets, not the issue's vectors: the sweep figures of ``tunes`` moved along
     each fitted attribute's own regularised dimension alone (a step: the corpus codes' standard
-    deviation on it); empty for a model without regularised dimensions."""
-    regularised = model.config.regularised_attributes
-    return {name: _sweep_figures(vae_attributes.attribute_sweep(
-                model, vectors.along_dimension(name, regularised.index(name)), name, tunes))
-            for name in vae_attributes.FITTED if name in regularised}
+    deviation on it)."""
+    return {name: _sweep_figures(vae_attributes.attribute_sweep(model, vectors.along_dimension(name, dim), name, tunes))
+            for name, dim in _own_dimensions(model).items()}
 
 
 def attribute_quality(model, unseen: np.ndarray, seed: int, unseen_valid: np.ndarray) -> dict:
